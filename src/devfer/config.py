@@ -1,0 +1,217 @@
+"""Loading and validating a study config: every mistake is reported by its key path."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+# Which simulated format each adapter reads, so the embedded study exercises the real adapters.
+SIMULATED_FORMAT_ADAPTER = {
+    "tif": "folder_per_class",
+    "affectnet": "affectnet",
+    "utkface": "utkface",
+}
+SIMULATION_ROOT = "results/simulation"
+
+
+class ConfigError(ValueError):
+    """A config problem, with a message that names the key and the fix."""
+
+
+def load_schema() -> dict[str, Any]:
+    text = resources.files("devfer").joinpath("config.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def _key_path(path: Any) -> str:
+    parts = [str(p) for p in path]
+    return ".".join(parts) if parts else "(top level)"
+
+
+def _subschema(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return root["$defs"][name]
+    return schema
+
+
+def _describe(error: jsonschema.ValidationError, root: dict[str, Any]) -> str:
+    where = _key_path(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(_subschema(error.schema, root).get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        msgs = []
+        for key in extra:
+            full = f"{where}.{key}" if error.absolute_path else key
+            hint = difflib.get_close_matches(key, allowed, n=1)
+            fix = f" Did you mean '{hint[0]}'?" if hint else f" Allowed keys: {', '.join(allowed)}."
+            msgs.append(f"config key '{full}' is not a known setting.{fix}")
+        return " ".join(msgs)
+    if error.validator == "required":
+        return f"config key '{where}' is missing a required setting: {error.message}."
+    if error.validator == "enum":
+        options = ", ".join(repr(v) for v in error.validator_value)
+        return f"config key '{where}' is {error.instance!r}; it must be one of {options}."
+    if error.validator == "type":
+        return (
+            f"config key '{where}' is {error.instance!r} ({type(error.instance).__name__}); "
+            f"it must be of type {error.validator_value}."
+        )
+    return f"config key '{where}': {error.message}."
+
+
+def _fill_defaults(instance: Any, schema: dict[str, Any], root: dict[str, Any]) -> None:
+    schema = _subschema(schema, root)
+    if not isinstance(instance, dict):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        sub = _subschema(sub, root)
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            _fill_defaults(instance[key], sub, root)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in instance.items():
+            if key not in schema.get("properties", {}):
+                _fill_defaults(value, extra, root)
+
+
+def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate against the JSON Schema and cross-field rules; return a copy with defaults.
+
+    Raises ConfigError listing every problem, each with its key path.
+    """
+    schema = load_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [_describe(e, schema) for e in errors]
+        raise ConfigError("Invalid config:\n  - " + "\n  - ".join(lines))
+    cfg = copy.deepcopy(dict(config))
+    _fill_defaults(cfg, schema, schema)
+    problems = _cross_checks(cfg)
+    if problems:
+        raise ConfigError("Invalid config:\n  - " + "\n  - ".join(problems))
+    return cfg
+
+
+def _cross_checks(cfg: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    simulated = cfg.get("simulation", {}).get("datasets", {})
+    for name, sim in simulated.items():
+        if name not in cfg["datasets"]:
+            problems.append(
+                f"config key 'simulation.datasets.{name}' has no entry under 'datasets'; "
+                f"add datasets.{name} with format: {SIMULATED_FORMAT_ADAPTER[sim['format']]}."
+            )
+            continue
+        want = SIMULATED_FORMAT_ADAPTER[sim["format"]]
+        if cfg["datasets"][name]["format"] != want:
+            problems.append(
+                f"config key 'datasets.{name}.format' is {cfg['datasets'][name]['format']!r}, "
+                f"but the simulation writes it in {sim['format']} layout; use format: {want}."
+            )
+        lo, hi = sim["age"]
+        if lo > hi:
+            problems.append(f"config key 'simulation.datasets.{name}.age' must be [min, max].")
+    for name, ds in cfg["datasets"].items():
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_\-]*", name):
+            problems.append(
+                f"dataset name '{name}' may hold only letters, digits, '_' and '-' "
+                "(it becomes part of file names)."
+            )
+        if name not in simulated and "root" not in ds:
+            problems.append(
+                f"config key 'datasets.{name}.root' is missing: set it to the folder where "
+                f"you unpacked the {ds['format']} dataset."
+            )
+        split = ds["split"]
+        total = split["train"] + split["val"] + split["test"]
+        if abs(total - 1.0) > 1e-6:
+            problems.append(
+                f"config key 'datasets.{name}.split': train + val + test is {total:g}, not 1."
+            )
+        pattern = ds.get("subject_pattern")
+        if pattern is not None:
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                problems.append(
+                    f"config key 'datasets.{name}.subject_pattern' is not a valid regex: {exc}."
+                )
+            else:
+                if "subject" not in compiled.groupindex:
+                    problems.append(
+                        f"config key 'datasets.{name}.subject_pattern' needs a named group "
+                        "(?P<subject>...)."
+                    )
+        if ds["format"] == "csv" and ("csv" not in ds or "columns" not in ds):
+            problems.append(
+                f"config keys 'datasets.{name}.csv' and 'datasets.{name}.columns' are required "
+                "for format: csv."
+            )
+        if ds.get("no_face") == "dataset_box" and ds["format"] not in ("affectnet", "csv"):
+            problems.append(
+                f"config key 'datasets.{name}.no_face' is 'dataset_box', but {ds['format']} "
+                "datasets carry no face box; use skip or center_crop."
+            )
+    return problems
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file and validate it."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist.") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings.")
+    return validate_config(raw)
+
+
+def dataset_root(cfg: Mapping[str, Any], name: str) -> Path:
+    """Where a dataset's files are: the simulation's output folder or the configured root."""
+    if name in cfg.get("simulation", {}).get("datasets", {}):
+        return Path(SIMULATION_ROOT) / name
+    return Path(cfg["datasets"][name]["root"])
+
+
+def dataset_options(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """Everything the manifest and faces stages need to know about one dataset."""
+    if name not in cfg["datasets"]:
+        known = ", ".join(sorted(cfg["datasets"]))
+        raise ConfigError(f"dataset '{name}' is not in the config; known datasets: {known}.")
+    opts = copy.deepcopy(cfg["datasets"][name])
+    opts["name"] = name
+    opts["root"] = str(dataset_root(cfg, name))
+    opts.setdefault("no_face", cfg["faces"]["no_face"])
+    return opts
+
+
+def simulation_settings(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """What one simulated dataset depends on (so editing another leaves it alone)."""
+    sim = copy.deepcopy(dict(cfg["simulation"]))
+    sim["datasets"] = {name: sim["datasets"][name]}
+    return {"seed": cfg["seed"], "simulation": sim}
+
+
+def manifest_settings(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
+    return {"seed": cfg["seed"], "dataset": dataset_options(cfg, name)}
+
+
+def faces_settings(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """Settings that change the crops; threads and shard count only change how it runs."""
+    faces = {k: v for k, v in cfg["faces"].items() if k not in ("threads", "shards")}
+    return {"faces": faces, "no_face": dataset_options(cfg, name)["no_face"]}

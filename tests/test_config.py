@@ -1,0 +1,97 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from devfer.config import (
+    ConfigError,
+    dataset_options,
+    faces_settings,
+    load_config,
+    simulation_settings,
+    validate_config,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def minimal() -> dict:
+    return {"datasets": {"a": {"format": "utkface", "root": "/data/utk"}}}
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
+def test_shipped_configs_are_valid(name: str) -> None:
+    cfg = load_config(ROOT / "config" / name)
+    assert cfg["datasets"]
+
+
+def test_defaults_are_filled() -> None:
+    cfg = validate_config(minimal())
+    assert cfg["seed"] == 2026
+    assert cfg["faces"]["size"] == 64
+    assert cfg["datasets"]["a"]["split"] == {
+        "train": 0.7, "val": 0.15, "test": 0.15, "respect_source": True,
+    }  # fmt: skip
+
+
+def test_misspelt_key_names_its_path_and_suggests_the_fix() -> None:
+    cfg = minimal()
+    cfg["faces"] = {"szie": 64}
+    with pytest.raises(ConfigError, match=r"'faces\.szie' is not a known setting\. Did you mean 'size'"):
+        validate_config(cfg)
+
+
+def test_wrong_type_names_its_path() -> None:
+    cfg = minimal()
+    cfg["faces"] = {"shards": "two"}
+    with pytest.raises(ConfigError, match=r"'faces\.shards' is 'two' \(str\); it must be of type integer"):
+        validate_config(cfg)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    cfg = minimal()
+    cfg["seed"] = 1.5
+    cfg["datasets"]["a"]["no_face"] = "guess"
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+    assert "'seed'" in str(err.value) and "'datasets.a.no_face'" in str(err.value)
+
+
+def test_real_dataset_needs_root() -> None:
+    with pytest.raises(ConfigError, match=r"'datasets\.a\.root' is missing"):
+        validate_config({"datasets": {"a": {"format": "utkface"}}})
+
+
+def test_split_fractions_must_sum_to_one() -> None:
+    cfg = minimal()
+    cfg["datasets"]["a"]["split"] = {"train": 0.8, "val": 0.15, "test": 0.15}
+    with pytest.raises(ConfigError, match="train \\+ val \\+ test is 1.1"):
+        validate_config(cfg)
+
+
+def test_subject_pattern_needs_named_group() -> None:
+    cfg = minimal()
+    cfg["datasets"]["a"]["subject_pattern"] = "^([^_]+)_"
+    with pytest.raises(ConfigError, match=r"\(\?P<subject>"):
+        validate_config(cfg)
+
+
+def test_simulated_dataset_root_and_format() -> None:
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["datasets"]["tif_sim"]["format"] = "utkface"
+    with pytest.raises(ConfigError, match="use format: folder_per_class"):
+        validate_config(cfg)
+    cfg = load_config(ROOT / "config" / "config.yaml")
+    assert dataset_options(cfg, "tif_sim")["root"] == "results/simulation/tif_sim"
+
+
+def test_stage_settings_isolate_datasets() -> None:
+    cfg = load_config(ROOT / "config" / "config.yaml")
+    before = simulation_settings(cfg, "tif_sim")
+    cfg["simulation"]["datasets"]["utkface_sim"]["n_subjects"] += 1
+    assert simulation_settings(cfg, "tif_sim") == before
+    # Running with more threads or shards must not re-align anything.
+    faces = faces_settings(cfg, "tif_sim")
+    cfg["faces"]["threads"] = 8
+    cfg["faces"]["shards"] = 9
+    assert faces_settings(cfg, "tif_sim") == faces

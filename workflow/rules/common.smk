@@ -1,0 +1,58 @@
+import json
+import os
+import sys
+
+from snakemake.exceptions import WorkflowError
+
+from devfer import config as devfer_config
+
+# Validate before any job runs: a typo stops here with the key path and a suggestion.
+try:
+    config = devfer_config.validate_config(config)
+except devfer_config.ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+
+# Jobs call the `devfer` command of the Python that runs Snakemake, activated or not.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+
+DATASETS = sorted(config["datasets"])
+SIMULATED = sorted(config.get("simulation", {}).get("datasets", {}))
+N_SHARDS = config["faces"]["shards"]
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    sim="|".join(SIMULATED) if SIMULATED else "^$",
+    shard=r"\d+",
+
+
+def as_json(settings):
+    """Rule params as canonical JSON: a change to a setting re-runs exactly its rules."""
+    return json.dumps(settings, sort_keys=True)
+
+
+def manifest_sources(wildcards):
+    """A simulated dataset's files come from the simulate rule; real data is on disk."""
+    if wildcards.dataset in SIMULATED:
+        return [f"results/simulation/{wildcards.dataset}"]
+    return []
+
+
+def shard_outputs(kind):
+    def inputs(wildcards):
+        ext = {"tables": "parquet", "stores": "npy"}[kind]
+        return [
+            f"results/faces/shards/{wildcards.dataset}/{k:03d}.{ext}"
+            for k in range(N_SHARDS)
+        ]
+
+    return inputs
+
+
+def all_outputs():
+    outs = []
+    if SIMULATED:
+        outs.append("results/simulation/truth.parquet")
+    outs += expand("results/manifests/{dataset}.parquet", dataset=DATASETS)
+    outs += expand("results/faces/{dataset}.parquet", dataset=DATASETS)
+    return outs
