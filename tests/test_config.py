@@ -37,14 +37,18 @@ def test_defaults_are_filled() -> None:
 def test_misspelt_key_names_its_path_and_suggests_the_fix() -> None:
     cfg = minimal()
     cfg["faces"] = {"szie": 64}
-    with pytest.raises(ConfigError, match=r"'faces\.szie' is not a known setting\. Did you mean 'size'"):
+    with pytest.raises(
+        ConfigError, match=r"'faces\.szie' is not a known setting\. Did you mean 'size'"
+    ):
         validate_config(cfg)
 
 
 def test_wrong_type_names_its_path() -> None:
     cfg = minimal()
     cfg["faces"] = {"shards": "two"}
-    with pytest.raises(ConfigError, match=r"'faces\.shards' is 'two' \(str\); it must be of type integer"):
+    with pytest.raises(
+        ConfigError, match=r"'faces\.shards' is 'two' \(str\); it must be of type integer"
+    ):
         validate_config(cfg)
 
 
@@ -65,7 +69,7 @@ def test_real_dataset_needs_root() -> None:
 def test_split_fractions_must_sum_to_one() -> None:
     cfg = minimal()
     cfg["datasets"]["a"]["split"] = {"train": 0.8, "val": 0.15, "test": 0.15}
-    with pytest.raises(ConfigError, match="train \\+ val \\+ test is 1.1"):
+    with pytest.raises(ConfigError, match=r"train \+ val \+ test is 1\.1"):
         validate_config(cfg)
 
 

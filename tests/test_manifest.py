@@ -70,9 +70,7 @@ def affectnet_fixture(root: Path) -> None:
     ]
     test = [("4/g.jpg", 0, 0.0, 0.0), ("4/h.jpg", 3, 0.2, 0.8)]
     for name, rows in (("training.csv", train), ("validation.csv", test)):
-        lines = [
-            f"{p},10,12,30,32,1;2;3;4,{code},{v},{a}\n" for p, code, v, a in rows
-        ]
+        lines = [f"{p},10,12,30,32,1;2;3;4,{code},{v},{a}\n" for p, code, v, a in rows]
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(header + "".join(lines))
         for p, *_ in rows:
@@ -96,7 +94,10 @@ def test_affectnet(tmp_path: Path) -> None:
     assert row["valence"] == 0.5
     # validation.csv is AffectNet's held-out set: it stays test.
     test_ids = set(manifest.loc[manifest["split"] == "test", "image_id"])
-    assert {"aff/Manually_Annotated_Images/4/g.jpg", "aff/Manually_Annotated_Images/4/h.jpg"} <= test_ids
+    assert {
+        "aff/Manually_Annotated_Images/4/g.jpg",
+        "aff/Manually_Annotated_Images/4/h.jpg",
+    } <= test_ids
 
 
 def test_affectnet_missing_column_names_it(tmp_path: Path) -> None:
@@ -135,7 +136,9 @@ def test_fer2013(tmp_path: Path) -> None:
         ("9", px(), "Training"),  # no such code
         ("2", "1 2 3", "Training"),  # not a square image
     ]
-    pd.DataFrame(rows, columns=["emotion", "pixels", "Usage"]).to_csv(tmp_path / "fer2013.csv", index=False)
+    pd.DataFrame(rows, columns=["emotion", "pixels", "Usage"]).to_csv(
+        tmp_path / "fer2013.csv", index=False
+    )
     cache = tmp_path / "cache"
     manifest, qc = build_manifest(options("fer", "fer2013", tmp_path), seed=0, image_cache=cache)
     assert manifest["label"].tolist() == ["happy", "angry", "neutral"]
@@ -171,6 +174,8 @@ def test_generic_csv(tmp_path: Path) -> None:
 
 def test_generic_csv_missing_column(tmp_path: Path) -> None:
     pd.DataFrame({"file": ["a.png"]}).to_csv(tmp_path / "labels.csv", index=False)
-    opts = options("lab", "csv", tmp_path, csv="labels.csv", columns={"path": "file", "label": "emo"})
+    opts = options(
+        "lab", "csv", tmp_path, csv="labels.csv", columns={"path": "file", "label": "emo"}
+    )
     with pytest.raises(DatasetError, match="lacks column\\(s\\) emo"):
         build_manifest(opts, seed=0)

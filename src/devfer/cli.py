@@ -1,41 +1,22 @@
-"""The `devfer` command: one subcommand per workflow stage.
+"""The `devfer` command: one subcommand per workflow stage, for use outside Snakemake.
 
-Snakemake rules pass the exact settings a stage depends on as JSON (`--settings`); a
-person can pass the study's config file instead (`--config`), and the same extraction
-runs on it.
+Pass the study's config file (`--config`) and a dataset name; the same settings the
+Snakemake rules extract are taken from it, validated first.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 from devfer import config as cfgmod
-
-log = logging.getLogger("devfer")
-
-
-class UsageError(RuntimeError):
-    pass
-
-
-def _settings(args: argparse.Namespace, extract: Callable[[dict, str], dict]) -> dict[str, Any]:
-    if args.settings:
-        return json.loads(args.settings)
-    if args.config:
-        return extract(cfgmod.load_config(args.config), args.dataset)
-    raise UsageError("give --config FILE (the study config) or --settings JSON")
+from devfer import stages
 
 
 def _add_source(p: argparse.ArgumentParser) -> None:
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--config", help="study config YAML (validated)")
-    group.add_argument("--settings", help="JSON settings, as the Snakemake rules pass them")
+    p.add_argument("--config", required=True, help="study config YAML (validated)")
     p.add_argument("--dataset", required=True, help="dataset name from the config")
 
 
@@ -45,73 +26,32 @@ def cmd_check_config(args: argparse.Namespace) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
-    from devfer.provenance import write_table
-    from devfer.simulate import simulate_dataset
-
-    s = _settings(args, cfgmod.simulation_settings)
-    truth = simulate_dataset(args.dataset, s["simulation"], s["seed"], args.out_dir)
-    write_table(truth, args.answer_key, "simulate", s)
-    log.info("simulated %d images of %s into %s", len(truth), args.dataset, args.out_dir)
+    settings = cfgmod.simulation_settings(cfgmod.load_config(args.config), args.dataset)
+    stages.simulate(settings, args.dataset, args.out_dir, args.answer_key)
 
 
 def cmd_truth(args: argparse.Namespace) -> None:
-    from devfer.provenance import write_table
-    from devfer.simulate import truth_curve
-
     if args.config:
         sim = cfgmod.load_config(args.config)["simulation"]
-        midpoint, steepness = sim["midpoint"], sim["steepness"]
-    else:
-        midpoint, steepness = args.midpoint, args.steepness
-    settings = {"midpoint": midpoint, "steepness": steepness}
-    write_table(truth_curve(midpoint, steepness), args.out, "simulate", settings)
+        args.midpoint, args.steepness = sim["midpoint"], sim["steepness"]
+    stages.truth(args.midpoint, args.steepness, args.out)
 
 
 def cmd_manifest(args: argparse.Namespace) -> None:
-    from devfer.manifest import build_manifest
-    from devfer.provenance import write_table
-
-    s = _settings(args, cfgmod.manifest_settings)
-    cache = Path(args.image_cache) if args.image_cache else None
-    manifest, qc = build_manifest(s["dataset"], s["seed"], cache)
-    write_table(manifest, args.out, "manifest", s)
-    write_table(qc, args.qc, "manifest", s)
-    counts = manifest["split"].value_counts().to_dict()
-    log.info("%s: %d images kept %s, %d dropped", args.dataset, len(manifest), counts,
-             int(qc.loc[qc["action"] == "dropped", "n"].sum()))  # fmt: skip
+    settings = cfgmod.manifest_settings(cfgmod.load_config(args.config), args.dataset)
+    stages.manifest(settings, args.out, args.qc, args.image_cache)
 
 
 def cmd_align(args: argparse.Namespace) -> None:
-    import numpy as np
-    import pandas as pd
-    import torch
-
-    from devfer.faces import align_rows, shard_rows
-    from devfer.provenance import write_table
-
-    s = _settings(args, cfgmod.faces_settings)
-    torch.set_num_threads(max(1, args.threads))
-    manifest = pd.read_parquet(args.manifest)
-    rows = shard_rows(manifest, args.shard, args.shards)
-    log.info("%s shard %d/%d: %d images", args.dataset, args.shard + 1, args.shards, len(rows))
-    table, crops = align_rows(rows, s["faces"], s["no_face"], progress=not args.quiet)
-    Path(args.out_store).parent.mkdir(parents=True, exist_ok=True)
-    np.save(args.out_store, crops)
-    write_table(table, args.out_table, "faces", s)
-    log.info("status counts: %s", table["status"].value_counts().to_dict())
+    settings = cfgmod.faces_settings(cfgmod.load_config(args.config), args.dataset)
+    stages.align(
+        settings, args.manifest, args.shard, args.shards, args.threads,
+        args.out_table, args.out_store, progress=not args.quiet,
+    )  # fmt: skip
 
 
 def cmd_gather(args: argparse.Namespace) -> None:
-    from devfer.faces import gather, status_summary
-    from devfer.provenance import read_provenance, write_table
-
-    faces = gather(args.tables, args.stores, args.out_store)
-    settings = read_provenance(args.tables[0]).get("settings", {}) if args.tables else {}
-    write_table(faces, args.out_table, "faces", settings)
-    summary = status_summary(faces, args.dataset)
-    write_table(summary, args.qc, "faces", settings)
-    detected = (faces["align_method"] == "landmarks").mean() if len(faces) else 0.0
-    log.info("%s: %d images, %.2f%% faces detected", args.dataset, len(faces), 100 * detected)
+    stages.gather(args.dataset, args.tables, args.stores, args.out_table, args.out_store, args.qc)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("truth", help="write the true w(age) curve")
-    p.add_argument("--config")
+    p.add_argument("--config", help="take midpoint and steepness from this config")
     p.add_argument("--midpoint", type=float, default=10.0)
     p.add_argument("--steepness", type=float, default=0.8)
     p.add_argument("--out", required=True)
@@ -176,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args.func(args)
-    except (cfgmod.ConfigError, DatasetError, UsageError) as exc:
+    except (cfgmod.ConfigError, DatasetError) as exc:
         # Expected user errors: the message says what to fix; a traceback would bury it.
         print(f"devfer {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -1,8 +1,11 @@
 import json
-import os
 import sys
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+
+# devfer from this checkout, whether or not it is pip-installed in the running Python.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from devfer import config as devfer_config
 
@@ -11,9 +14,6 @@ try:
     config = devfer_config.validate_config(config)
 except devfer_config.ConfigError as exc:
     raise WorkflowError(str(exc)) from None
-
-# Jobs call the `devfer` command of the Python that runs Snakemake, activated or not.
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 DATASETS = sorted(config["datasets"])
 SIMULATED = sorted(config.get("simulation", {}).get("datasets", {}))

@@ -4,16 +4,16 @@ rule faces_shard:
     output:
         table=temp("results/faces/shards/{dataset}/{shard}.parquet"),
         store=temp("results/faces/shards/{dataset}/{shard}.npy"),
+    log:
+        "logs/faces/{dataset}/{shard}.log",
+    conda:
+        "../envs/devfer.yaml"
+    threads: config["faces"]["threads"]
     params:
         settings=lambda w: as_json(devfer_config.faces_settings(config, w.dataset)),
         shards=N_SHARDS,
-    threads: config["faces"]["threads"]
-    log:
-        "logs/faces/{dataset}/{shard}.log",
-    shell:
-        "devfer align --dataset {wildcards.dataset} --settings {params.settings:q} "
-        "--manifest {input.manifest} --shard {wildcards.shard} --shards {params.shards} "
-        "--threads {threads} --out-table {output.table} --out-store {output.store} 2> {log}"
+    script:
+        "../scripts/run_stage.py"
 
 
 rule faces:
@@ -30,7 +30,7 @@ rule faces:
         ),
     log:
         "logs/faces/{dataset}/gather.log",
-    shell:
-        "devfer gather --dataset {wildcards.dataset} --tables {input.tables} "
-        "--stores {input.stores} --out-table {output.table} --out-store {output.store} "
-        "--qc {output.qc} 2> {log}"
+    conda:
+        "../envs/devfer.yaml"
+    script:
+        "../scripts/run_stage.py"

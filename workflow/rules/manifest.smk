@@ -4,11 +4,12 @@ rule manifest:
     output:
         manifest="results/manifests/{dataset}.parquet",
         qc="results/qc/manifest/{dataset}.parquet",
+    log:
+        "logs/manifest/{dataset}.log",
+    conda:
+        "../envs/devfer.yaml"
     params:
         settings=lambda w: as_json(devfer_config.manifest_settings(config, w.dataset)),
         image_cache=lambda w: f"results/sources/{w.dataset}",
-    log:
-        "logs/manifest/{dataset}.log",
-    shell:
-        "devfer manifest --dataset {wildcards.dataset} --settings {params.settings:q} "
-        "--image-cache {params.image_cache} --out {output.manifest} --qc {output.qc} 2> {log}"
+    script:
+        "../scripts/run_stage.py"

@@ -2,13 +2,14 @@ rule simulate:
     output:
         images=directory("results/simulation/{sim}"),
         answer_key="results/simulation/{sim}.parquet",
-    params:
-        settings=lambda w: as_json(devfer_config.simulation_settings(config, w.sim)),
     log:
         "logs/simulate/{sim}.log",
-    shell:
-        "devfer simulate --dataset {wildcards.sim} --settings {params.settings:q} "
-        "--out-dir {output.images} --answer-key {output.answer_key} 2> {log}"
+    conda:
+        "../envs/devfer.yaml"
+    params:
+        settings=lambda w: as_json(devfer_config.simulation_settings(config, w.sim)),
+    script:
+        "../scripts/run_stage.py"
 
 
 rule simulation_truth:
@@ -18,11 +19,12 @@ rule simulation_truth:
             caption="../report/truth.rst",
             category="Simulation",
         ),
+    log:
+        "logs/simulate/truth.log",
+    conda:
+        "../envs/devfer.yaml"
     params:
         midpoint=config.get("simulation", {}).get("midpoint", 10.0),
         steepness=config.get("simulation", {}).get("steepness", 0.8),
-    log:
-        "logs/simulate/truth.log",
-    shell:
-        "devfer truth --midpoint {params.midpoint} --steepness {params.steepness} "
-        "--out {output} 2> {log}"
+    script:
+        "../scripts/run_stage.py"

@@ -1,0 +1,54 @@
+"""Detection + alignment throughput: batched versus one image at a time, same images.
+
+    python benchmarks/bench_faces.py [--n 256] [--batch 32] [--threads 2]
+
+Prints images/s for both and their ratio. Each image goes through the whole faces stage
+(decode, letterbox, MTCNN, similarity transform, warp), as in `devfer align`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+from _common import rendered_faces
+
+from devfer.faces import Detector, align_rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--size", type=int, default=128, help="rendered image side")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = rendered_faces(Path(tmp), args.n, args.size)
+        rows = pd.DataFrame({"image_id": [p.name for p in paths], "path": list(map(str, paths))})
+        detector = Detector(160, 0.9, 20, args.device)
+        cfg = {"size": 64, "margin": 0.15, "max_side": 1024, "max_pixels": 250_000_000,
+               "detect_size": 160, "min_prob": 0.9, "min_face_size": 20}  # fmt: skip
+        align_rows(rows.head(8), {**cfg, "batch_size": 8}, "skip", detector, False)  # warm-up
+        rates, found = {}, {}
+        for label, batch in (("batched", args.batch), ("one at a time", 1)):
+            start = time.perf_counter()
+            table, _ = align_rows(rows, {**cfg, "batch_size": batch}, "skip", detector, False)
+            rates[label] = len(rows) / (time.perf_counter() - start)
+            found[label] = (table["align_method"] == "landmarks").mean()
+    device = args.device if args.device != "cpu" else f"cpu, {args.threads} threads"
+    print(f"detection + alignment, {args.n} images of {args.size}px ({device})")
+    for label, rate in rates.items():
+        print(f"  {label:>14}: {rate:7.1f} images/s  (faces found: {100 * found[label]:.1f} %)")
+    print(f"  batched / one at a time: {rates['batched'] / rates['one at a time']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

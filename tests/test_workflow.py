@@ -1,0 +1,108 @@
+"""The Snakemake DAG end to end on a tiny simulated study, in a scratch directory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from devfer.provenance import read_provenance
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+
+
+def tiny_config() -> dict:
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    sims = cfg["simulation"]["datasets"]
+    sims["tif_sim"].update(n_subjects=6, images_per_subject=3)
+    sims["affectnet_sim"].update(n_subjects=10, images_per_subject=2, unusable_share=0.2)
+    sims["utkface_sim"].update(n_subjects=8)
+    cfg["faces"].update(size=32, shards=2, batch_size=8)
+    return cfg
+
+
+def run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*SNAKEMAKE, "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("study")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
+    done = run(workdir, "--cores", "2")
+    assert done.returncode == 0, done.stderr[-4000:]
+    return workdir
+
+
+def test_outputs_have_the_design_columns(study: Path) -> None:
+    for name in ("tif_sim", "affectnet_sim", "utkface_sim"):
+        manifest = pd.read_parquet(study / "results/manifests" / f"{name}.parquet")
+        assert {"image_id", "dataset", "path", "subject_id", "label", "split", "age_true",
+                "valence", "arousal"} <= set(manifest.columns)  # fmt: skip
+        faces = pd.read_parquet(study / "results/faces" / f"{name}.parquet")
+        assert faces["image_id"].tolist() == manifest["image_id"].tolist()
+        assert {"status", "det_prob", "box_x1", "left_eye_x", "crop_index"} <= set(faces.columns)
+        store = np.load(study / "results/faces" / f"{name}.npy", mmap_mode="r")
+        assert store.shape == ((faces["crop_index"] >= 0).sum(), 32, 32, 3)
+        assert (faces["status"] == "ok").mean() >= 0.95
+        meta = read_provenance(study / "results/faces" / f"{name}.parquet")
+        assert meta["versions"]["torch"] and meta["settings"]["faces"]["size"] == 32
+
+
+def test_simulation_truth_and_qc(study: Path) -> None:
+    truth = pd.read_parquet(study / "results/simulation/truth.parquet")
+    assert truth.loc[truth["age"] == 10.0, "w"].item() == pytest.approx(0.5)
+    qc = pd.read_parquet(study / "results/qc/manifest/affectnet_sim.parquet")
+    # 20 % of 20 rows are coded contempt / none / uncertain / no-face and dropped.
+    assert qc["n"].sum() == 4
+    assert set(qc["reason"]) == {
+        "excluded_label:contempt", "excluded_label:none", "excluded_label:uncertain",
+        "excluded_label:no-face",
+    }  # fmt: skip
+    tif = pd.read_parquet(study / "results/manifests/tif_sim.parquet")
+    assert tif["subject_id"].nunique() == 6 and tif["label"].notna().all()
+    assert (tif.groupby("subject_id")["split"].nunique() == 1).all()
+
+
+def test_second_run_has_nothing_to_do(study: Path) -> None:
+    dry = run(study, "-n", "--cores", "2")
+    assert dry.returncode == 0
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_faces_setting_change_reruns_only_faces(study: Path) -> None:
+    cfg = yaml.safe_load((study / "config.yaml").read_text())
+    cfg["faces"]["min_prob"] = 0.8
+    (study / "config-changed.yaml").write_text(yaml.safe_dump(cfg))
+    dry = subprocess.run(
+        [*SNAKEMAKE, "-d", str(study), "--configfile", str(study / "config-changed.yaml"),
+         "-n", "--cores", "2"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    out = dry.stdout + dry.stderr
+    assert "faces_shard" in out
+    assert "simulate " not in out and "rule manifest" not in out
+
+
+def test_config_typo_stops_before_any_job(tmp_path: Path) -> None:
+    cfg = tiny_config()
+    cfg["faces"]["shrads"] = 2
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    done = run(tmp_path, "-n", "--cores", "1")
+    assert done.returncode != 0
+    assert (
+        "'faces.shrads' is not a known setting. Did you mean 'shards'?" in done.stdout + done.stderr
+    )
+    assert not (tmp_path / "results").exists()
