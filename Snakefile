@@ -18,6 +18,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/manifest.smk"
 include: "workflow/rules/faces.smk"
+include: "workflow/rules/ages.smk"
 
 
 rule all:

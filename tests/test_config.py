@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def minimal() -> dict:
-    return {"datasets": {"a": {"format": "utkface", "root": "/data/utk"}}}
+    return {"datasets": {"a": {"format": "utkface", "root": "/data/utk"}}, "ages": {"dataset": "a"}}
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
@@ -63,7 +63,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_real_dataset_needs_root() -> None:
     with pytest.raises(ConfigError, match=r"'datasets\.a\.root' is missing"):
-        validate_config({"datasets": {"a": {"format": "utkface"}}})
+        validate_config({"datasets": {"a": {"format": "utkface"}}, "ages": {"dataset": "a"}})
 
 
 def test_split_fractions_must_sum_to_one() -> None:
@@ -99,3 +99,31 @@ def test_stage_settings_isolate_datasets() -> None:
     cfg["faces"]["threads"] = 8
     cfg["faces"]["shards"] = 9
     assert faces_settings(cfg, "tif_sim") == faces
+
+
+def test_estimated_ages_need_an_age_dataset() -> None:
+    cfg = {"datasets": {"t": {"format": "folder_per_class", "root": "/t"}}}
+    with pytest.raises(ConfigError, match=r"'ages\.dataset' is missing: datasets t need"):
+        validate_config(cfg)
+    cfg["datasets"]["t"]["age_source"] = 0.67  # a known age needs no estimator
+    assert validate_config(cfg)["datasets"]["t"]["age_source"] == 0.67
+
+
+def test_age_dataset_must_have_ages() -> None:
+    cfg = {
+        "datasets": {"t": {"format": "folder_per_class", "root": "/t"}},
+        "ages": {"dataset": "t"},
+    }
+    with pytest.raises(ConfigError, match="'t' has no age labels"):
+        validate_config(cfg)
+
+
+def test_bad_age_source_and_groups() -> None:
+    cfg = minimal()
+    cfg["datasets"]["a"]["age_source"] = "guessed"
+    with pytest.raises(ConfigError, match="'datasets.a.age_source' is 'guessed'. Where each"):
+        validate_config(cfg)
+    cfg = minimal()
+    cfg["ages"]["groups"] = [{"name": "x", "min": 0, "max": 5}, {"name": "y", "min": 6}]
+    with pytest.raises(ConfigError, match="'x' ends at 5 but 'y' starts at 6"):
+        validate_config(cfg)

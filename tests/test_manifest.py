@@ -11,7 +11,8 @@ from devfer.manifest import MANIFEST_COLUMNS, DatasetError, build_manifest
 
 
 def options(name: str, fmt: str, root: Path, **extra) -> dict:
-    cfg = validate_config({"datasets": {name: {"format": fmt, "root": str(root), **extra}}})
+    dataset = {"format": fmt, "root": str(root), "age_source": 1.0, **extra}
+    cfg = validate_config({"datasets": {name: dataset}})
     opts = dict(cfg["datasets"][name], name=name, root=str(root))
     opts.setdefault("no_face", "skip")
     return opts

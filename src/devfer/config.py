@@ -60,6 +60,9 @@ def _describe(error: jsonschema.ValidationError, root: dict[str, Any]) -> str:
     if error.validator == "enum":
         options = ", ".join(repr(v) for v in error.validator_value)
         return f"config key '{where}' is {error.instance!r}; it must be one of {options}."
+    if error.validator == "oneOf":
+        hint = _subschema(error.schema, root).get("description", "").strip().split(". ")[0]
+        return f"config key '{where}' is {error.instance!r}. {hint}."
     if error.validator == "type":
         return (
             f"config key '{where}' is {error.instance!r} ({type(error.instance).__name__}); "
@@ -164,6 +167,50 @@ def _cross_checks(cfg: dict[str, Any]) -> list[str]:
                 f"config key 'datasets.{name}.no_face' is 'dataset_box', but {ds['format']} "
                 "datasets carry no face box; use skip or center_crop."
             )
+    problems += _age_checks(cfg)
+    return problems
+
+
+def _has_age_labels(ds: Mapping[str, Any]) -> bool:
+    return ds["format"] == "utkface" or (ds["format"] == "csv" and "age" in ds.get("columns", {}))
+
+
+def _age_checks(cfg: dict[str, Any]) -> list[str]:
+    from devfer.ages import parse_groups
+
+    problems: list[str] = []
+    ages = cfg["ages"]
+    try:
+        parse_groups(ages["groups"])
+    except ValueError as exc:
+        problems.append(f"config key 'ages.groups': {exc}")
+    names = [g["name"] for g in ages["groups"]]
+    if len(set(names)) != len(names):
+        problems.append("config key 'ages.groups' repeats a group name.")
+    estimated = [n for n, ds in cfg["datasets"].items() if ds["age_source"] == "estimated"]
+    source = ages.get("dataset")
+    if source is None and ages["checkpoint"] is None and estimated:
+        problems.append(
+            "config key 'ages.dataset' is missing: datasets "
+            f"{', '.join(estimated)} need estimated ages, so name the age-labelled dataset "
+            "to train the estimator on (or give ages.checkpoint)."
+        )
+    if source is not None:
+        if source not in cfg["datasets"]:
+            problems.append(
+                f"config key 'ages.dataset' is '{source}', which is not under 'datasets'."
+            )
+        elif not _has_age_labels(cfg["datasets"][source]):
+            problems.append(
+                f"config key 'ages.dataset': '{source}' has no age labels; use a utkface "
+                "dataset or a csv dataset with columns.age."
+            )
+    for name, ds in cfg["datasets"].items():
+        if ds["age_source"] == "labelled" and not _has_age_labels(ds):
+            problems.append(
+                f"config key 'datasets.{name}.age_source' is 'labelled', but {ds['format']} "
+                "datasets carry no ages; use 'estimated' or a known age in years."
+            )
     return problems
 
 
@@ -207,11 +254,32 @@ def simulation_settings(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
     return {"seed": cfg["seed"], "simulation": sim}
 
 
+# Dataset keys read by later stages only: editing them must not re-ingest the dataset.
+_NOT_MANIFEST = ("no_face", "age_source")
+
+
 def manifest_settings(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
-    return {"seed": cfg["seed"], "dataset": dataset_options(cfg, name)}
+    opts = {k: v for k, v in dataset_options(cfg, name).items() if k not in _NOT_MANIFEST}
+    return {"seed": cfg["seed"], "dataset": opts}
 
 
 def faces_settings(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
     """Settings that change the crops; threads and shard count only change how it runs."""
     faces = {k: v for k, v in cfg["faces"].items() if k not in ("threads", "shards")}
     return {"faces": faces, "no_face": dataset_options(cfg, name)["no_face"]}
+
+
+def age_train_settings(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """What the estimator's weights depend on; groups only re-bucket, threads only run."""
+    ages = {k: v for k, v in cfg["ages"].items() if k not in ("groups", "threads", "checkpoint")}
+    return {"seed": cfg["seed"], "ages": ages}
+
+
+def age_predict_settings(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
+    ages = cfg["ages"]
+    return {
+        "groups": ages["groups"],
+        "age_source": cfg["datasets"][name]["age_source"],
+        "batch_size": ages["batch_size"],
+        "device": ages["device"],
+    }

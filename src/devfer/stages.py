@@ -35,8 +35,9 @@ def logged(path: str | Path | None) -> Iterator[None]:
         except Exception as exc:
             from devfer.config import ConfigError
             from devfer.manifest import DatasetError
+            from devfer.models import WeightsError
 
-            if isinstance(exc, ConfigError | DatasetError):
+            if isinstance(exc, ConfigError | DatasetError | WeightsError):
                 # The message names the file and the fix; a traceback would bury it.
                 log.error("%s", exc)
                 raise SystemExit(1) from None
@@ -150,5 +151,171 @@ def run_rule(smk: Any) -> None:
             )  # fmt: skip
         elif rule == "faces":
             gather(smk.wildcards.dataset, inp.tables, inp.stores, out.table, out.store, out.qc)
+        elif rule == "age_train":
+            train_age(json.loads(params.settings), inp.faces, inp.manifest, inp.store,
+                      out.model, out.history, smk.threads)  # fmt: skip
+        elif rule == "age_predict":
+            model = getattr(inp, "model", None)
+            predict_age(json.loads(params.settings), smk.wildcards.dataset, inp.faces,
+                        inp.manifest, inp.store, model, out[0], smk.threads)  # fmt: skip
+        elif rule == "age_metrics":
+            age_metrics(json.loads(params.settings), inp.faces, inp.manifest, inp.store,
+                        inp.model, out[0], smk.threads)  # fmt: skip
         else:
             raise ValueError(f"no devfer stage for rule {rule!r}")
+
+
+def _age_sets(rows: Any, store: Any, split: str) -> Any:
+    import torch
+
+    from devfer.data import FaceBatches, crops_tensor
+
+    part = rows[(rows["split"] == split) & rows["age_true"].notna()]
+    ages = torch.tensor(part["age_true"].to_numpy(dtype=float), dtype=torch.float32)
+    return FaceBatches(crops_tensor(store, part["crop_index"].to_numpy()), ages), part
+
+
+def train_age(
+    settings: Mapping[str, Any],
+    faces_table: str,
+    manifest_path: str,
+    store_path: str,
+    out_model: str,
+    out_history: str,
+    threads: int,
+) -> None:
+    """Train the age estimator on the age-labelled dataset's train split (val for model choice)."""
+    import torch
+
+    from devfer.ages import AgeHead
+    from devfer.data import load_faces
+    from devfer.models import create_backbone
+    from devfer.provenance import write_table
+    from devfer.train import TrainSettings, fit
+
+    torch.set_num_threads(max(1, threads))
+    ages = settings["ages"]
+    rows, store = load_faces(faces_table, manifest_path, store_path)
+    train, _ = _age_sets(rows, store, "train")
+    val, _ = _age_sets(rows, store, "val")
+    log.info("age estimator %s (%s head): %d train, %d val images",
+             ages["model"], ages["head"], len(train), len(val))  # fmt: skip
+    head = AgeHead(ages["head"], ages["max_age"], ages["l1_weight"])
+    torch.manual_seed(settings["seed"])
+    model = create_backbone(ages["model"], head.n_outputs, ages["pretrained"])
+    train_settings = TrainSettings(
+        epochs=ages["epochs"], batch_size=ages["batch_size"], lr=ages["lr"],
+        weight_decay=ages["weight_decay"], patience=ages["patience"],
+        monitor="val_abs_error", mode="min", seed=settings["seed"], device=ages["device"],
+        augment=dict(ages["augment"]),
+    )  # fmt: skip
+    checkpoint = Path(out_model).with_name("checkpoint.pt")
+    history, best = fit(model, head.step, train, val, train_settings, checkpoint)
+    history = history.rename(columns={"train_abs_error": "train_mae", "val_abs_error": "val_mae"})
+    torch.save(
+        {
+            "state_dict": best,
+            "model": ages["model"],
+            "head": ages["head"],
+            "max_age": ages["max_age"],
+            "val_mae": float(history["val_mae"].min()),
+            "settings": dict(settings),
+        },
+        out_model,
+    )
+    write_table(history, out_history, "ages", settings)
+    checkpoint.unlink(missing_ok=True)  # finished: the resumable state is no longer needed
+
+
+def load_age_model(path: str) -> tuple[Any, Any, float]:
+    import torch
+
+    from devfer.ages import AgeHead
+    from devfer.models import WeightsError, create_backbone
+
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+    except FileNotFoundError:
+        raise WeightsError(
+            f"age estimator checkpoint {path} does not exist; set ages.checkpoint to a "
+            "model.pt written by devfer, or leave it null to train one."
+        ) from None
+    head = AgeHead(saved["head"], saved["max_age"])
+    model = create_backbone(saved["model"], head.n_outputs, "none")
+    model.load_state_dict(saved["state_dict"])
+    return model, head, float(saved.get("val_mae", 3.0))
+
+
+def predict_age(
+    settings: Mapping[str, Any],
+    dataset: str,
+    faces_table: str,
+    manifest_path: str,
+    store_path: str,
+    model_path: str | None,
+    out: str,
+    threads: int,
+) -> None:
+    """Age and age group for every aligned face of a dataset (estimated, labelled or known)."""
+    import numpy as np
+    import torch
+
+    from devfer.ages import bucket, known_age_rows, parse_groups, predict_ages
+    from devfer.data import crops_tensor, load_faces
+    from devfer.provenance import write_table
+    from devfer.train import pick_device
+
+    torch.set_num_threads(max(1, threads))
+    groups = parse_groups(settings["groups"])
+    rows, store = load_faces(faces_table, manifest_path, store_path)
+    source = settings["age_source"]
+    if source == "estimated":
+        model, head, val_mae = load_age_model(model_path)
+        images = crops_tensor(store, rows["crop_index"].to_numpy())
+        # A regression head has no spread of its own: use the validation error as one.
+        sigma = float(val_mae * np.sqrt(np.pi / 2))
+        device = pick_device(settings["device"])
+        table = predict_ages(model, head, images, groups, 2 * settings["batch_size"], device, sigma)
+    elif source == "labelled":
+        table = known_age_rows(len(rows), 0.0, groups)
+        table["age_pred"] = rows["age_true"].to_numpy(dtype=float)
+        for g in groups:
+            table[f"p_{g.name}"] = (bucket(table["age_pred"], groups) == g.name).astype(float)
+    else:
+        table = known_age_rows(len(rows), float(source), groups)
+    table.insert(0, "image_id", rows["image_id"].to_numpy())
+    table["age_group"] = bucket(table["age_pred"].to_numpy(), groups)
+    table["age_source"] = source if isinstance(source, str) else "known"
+    table["age_group"] = table["age_group"].astype("string")
+    write_table(table, out, "ages", settings)
+    log.info("%s: %s", dataset, table["age_group"].value_counts().to_dict())
+
+
+def age_metrics(
+    settings: Mapping[str, Any],
+    faces_table: str,
+    manifest_path: str,
+    store_path: str,
+    model_path: str,
+    out: str,
+    threads: int,
+) -> None:
+    """Estimator quality on the age-labelled dataset's held-out test split."""
+    import torch
+
+    from devfer.ages import estimator_metrics, parse_groups, predict_ages
+    from devfer.data import load_faces
+    from devfer.provenance import write_table
+    from devfer.train import pick_device
+
+    torch.set_num_threads(max(1, threads))
+    groups = parse_groups(settings["groups"])
+    rows, store = load_faces(faces_table, manifest_path, store_path)
+    test, part = _age_sets(rows, store, "test")
+    model, head, _ = load_age_model(model_path)
+    pred = predict_ages(model, head, test.images, groups, 64, pick_device(settings["device"]))
+    table = estimator_metrics(part["age_true"].to_numpy(float), pred["age_pred"].to_numpy(), groups)
+    write_table(table, out, "ages", settings)
+    overall = table[(table["true_group"] == "all")].set_index("metric")["value"]
+    log.info("test MAE %.2f y, group accuracy %.1f %%", overall["mae"],
+             100 * overall["group_accuracy"])  # fmt: skip

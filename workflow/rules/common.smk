@@ -18,6 +18,9 @@ except devfer_config.ConfigError as exc:
 DATASETS = sorted(config["datasets"])
 SIMULATED = sorted(config.get("simulation", {}).get("datasets", {}))
 N_SHARDS = config["faces"]["shards"]
+AGE_DATASET = config["ages"].get("dataset")
+# A supplied estimator checkpoint replaces training (age_train then never runs).
+AGE_MODEL = config["ages"]["checkpoint"] or "results/models/age_estimator/model.pt"
 
 
 wildcard_constraints:
@@ -49,10 +52,29 @@ def shard_outputs(kind):
     return inputs
 
 
+def dataset_files(dataset):
+    """A dataset's aligned faces: table, manifest and crop store."""
+    return {
+        "faces": f"results/faces/{dataset}.parquet",
+        "manifest": f"results/manifests/{dataset}.parquet",
+        "store": f"results/faces/{dataset}.npy",
+    }
+
+
+def age_predict_inputs(wildcards):
+    files = dataset_files(wildcards.dataset)
+    if config["datasets"][wildcards.dataset]["age_source"] == "estimated":
+        files["model"] = AGE_MODEL
+    return files
+
+
 def all_outputs():
     outs = []
     if SIMULATED:
         outs.append("results/simulation/truth.parquet")
     outs += expand("results/manifests/{dataset}.parquet", dataset=DATASETS)
     outs += expand("results/faces/{dataset}.parquet", dataset=DATASETS)
+    outs += expand("results/ages/{dataset}.parquet", dataset=DATASETS)
+    if AGE_DATASET:
+        outs.append("results/ages/estimator_metrics.parquet")
     return outs

@@ -1,0 +1,127 @@
+"""Aligned faces in memory, in batches, with augmentation done on whole batches.
+
+Crops come from the faces stage's store (uint8, N x S x S x 3). A training set of the
+embedded study is a few tens of MB, so it is held as one uint8 tensor; a batch is an
+index into it, converted and augmented with tensor ops, so no worker processes or
+image decoding sit between the store and the model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+# ImageNet statistics: the same normalisation whether or not weights are pretrained.
+MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+
+
+def load_faces(
+    faces_table: str | Path, manifest: str | Path, store: str | Path
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Join a dataset's faces table to its manifest; return (rows with a crop, store)."""
+    faces = pd.read_parquet(faces_table)
+    meta = pd.read_parquet(manifest)
+    rows = meta.merge(
+        faces[["image_id", "status", "align_method", "crop_index"]], on="image_id", how="inner"
+    )
+    rows = rows[(rows["status"] == "ok") & (rows["crop_index"] >= 0)].reset_index(drop=True)
+    return rows, np.load(store, mmap_mode="r")
+
+
+def crops_tensor(store: np.ndarray, crop_index: np.ndarray) -> torch.Tensor:
+    """The selected crops as one uint8 tensor (N, 3, S, S), read in store order."""
+    order = np.argsort(crop_index, kind="stable")
+    picked = np.empty((len(crop_index), *store.shape[1:]), dtype=np.uint8)
+    picked[order] = store[np.asarray(crop_index)[order]]  # sorted reads: sequential on disk
+    return torch.from_numpy(picked).permute(0, 3, 1, 2).contiguous()
+
+
+@dataclass
+class FaceBatches:
+    """Images (uint8) and targets, iterated in batches of normalised float tensors."""
+
+    images: torch.Tensor
+    targets: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def batches(
+        self,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        augment: Mapping[str, Any] | None = None,
+        sampler_weights: torch.Tensor | None = None,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.images)
+        if sampler_weights is not None:
+            order = torch.multinomial(sampler_weights, n, replacement=True, generator=generator)
+        elif shuffle:
+            order = torch.randperm(n, generator=generator)
+        else:
+            order = torch.arange(n)
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            x = to_float(self.images[idx])
+            if augment:
+                x = augment_batch(x, augment, generator)
+            yield normalise(x), self.targets[idx]
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    return images.float().div_(255.0)
+
+
+def normalise(x: torch.Tensor) -> torch.Tensor:
+    return (x - MEAN.to(x.device)) / STD.to(x.device)
+
+
+def augment_batch(
+    x: torch.Tensor, cfg: Mapping[str, Any], generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Flip, small rotation, random resized crop and colour jitter, per image, in one pass.
+
+    x is (N, 3, H, W) in [0, 1]. Geometry is one affine_grid/grid_sample call for the batch.
+    """
+    n = x.shape[0]
+
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(n, generator=generator)
+
+    angle = uniform(-1, 1) * math.radians(float(cfg.get("rotation", 0.0)))
+    lo_scale, hi_scale = cfg.get("scale", [1.0, 1.0])
+    # Area scale -> side scale; a crop of side s is a zoom by 1/s.
+    side = torch.sqrt(uniform(float(lo_scale), float(hi_scale)))
+    room = 1.0 - side
+    tx, ty = uniform(-1, 1) * room, uniform(-1, 1) * room
+    flip = torch.where(
+        torch.rand(n, generator=generator) < (0.5 if cfg.get("flip") else 0.0), -1.0, 1.0
+    )
+    cos, sin = torch.cos(angle) * side, torch.sin(angle) * side
+    theta = torch.stack(
+        [torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1
+    )
+    if bool((angle != 0).any() or (side != 1).any() or (flip != 1).any()):
+        grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    strength = float(cfg.get("color", 0.0))
+    if strength > 0:
+        b = uniform(1 - strength, 1 + strength).view(n, 1, 1, 1)
+        c = uniform(1 - strength, 1 + strength).view(n, 1, 1, 1)
+        s = uniform(1 - strength, 1 + strength).view(n, 1, 1, 1)
+        grey = x.mean(dim=1, keepdim=True)
+        x = grey + (x - grey) * s
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = ((x - mean) * c + mean) * b
+        x = x.clamp_(0.0, 1.0)
+    return x
