@@ -19,6 +19,7 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/manifest.smk"
 include: "workflow/rules/faces.smk"
 include: "workflow/rules/ages.smk"
+include: "workflow/rules/train.smk"
 
 
 rule all:

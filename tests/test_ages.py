@@ -118,7 +118,7 @@ def test_tiny_training_run_lowers_the_loss(tmp_path) -> None:
     head = AgeHead("dex")
     torch.manual_seed(0)
     model = create_backbone("resnet18", head.n_outputs, "none")
-    settings = TrainSettings(epochs=4, batch_size=32, lr=3e-3, monitor="val_abs_error", seed=0)
+    settings = TrainSettings(epochs=4, batch_size=32, lr=3e-3, monitor="val_mae", seed=0)
     history, _ = fit(model, head.step, data, data, settings, tmp_path / "ckpt.pt")
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
-    assert len(history) == 4 and {"lr", "seconds", "val_abs_error"} <= set(history.columns)
+    assert len(history) == 4 and {"lr", "seconds", "val_mae"} <= set(history.columns)

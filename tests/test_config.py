@@ -121,7 +121,7 @@ def test_age_dataset_must_have_ages() -> None:
 def test_bad_age_source_and_groups() -> None:
     cfg = minimal()
     cfg["datasets"]["a"]["age_source"] = "guessed"
-    with pytest.raises(ConfigError, match="'datasets.a.age_source' is 'guessed'. Where each"):
+    with pytest.raises(ConfigError, match=r"'datasets\.a\.age_source' is 'guessed'\. Where each"):
         validate_config(cfg)
     cfg = minimal()
     cfg["ages"]["groups"] = [{"name": "x", "min": 0, "max": 5}, {"name": "y", "min": 6}]

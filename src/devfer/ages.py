@@ -112,7 +112,7 @@ class AgeHead:
             target = soft_targets(age, self.bins.to(out.device))
             ce = -(target * torch.log(prob.clamp_min(1e-12))).sum(dim=1).mean()
             loss = ce + self.l1_weight * error.mean() / self.REGRESSION_SCALE
-        return loss, {"abs_error": float(error.detach().sum())}
+        return loss, {"mae": float(error.detach().sum())}
 
 
 @torch.no_grad()

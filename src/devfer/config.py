@@ -168,6 +168,38 @@ def _cross_checks(cfg: dict[str, Any]) -> list[str]:
                 "datasets carry no face box; use skip or center_crop."
             )
     problems += _age_checks(cfg)
+    problems += _model_checks(cfg)
+    return problems
+
+
+LABELLED_FORMATS = ("folder_per_class", "affectnet", "fer2013")
+
+
+def _model_checks(cfg: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    groups = {g["name"] for g in cfg["ages"]["groups"]}
+    for name, model in cfg.get("models", {}).items():
+        if not isinstance(model, dict) or "dataset" not in model:
+            continue
+        ds = cfg["datasets"].get(model["dataset"])
+        if ds is None:
+            problems.append(
+                f"config key 'models.{name}.dataset' is '{model['dataset']}', which is not "
+                "under 'datasets'."
+            )
+        elif ds["format"] not in LABELLED_FORMATS and not (
+            ds["format"] == "csv" and "label" in ds.get("columns", {})
+        ):
+            problems.append(
+                f"config key 'models.{name}.dataset': '{model['dataset']}' has no expression "
+                "labels."
+            )
+        unknown = sorted(set(model.get("age_groups") or []) - groups)
+        if unknown:
+            problems.append(
+                f"config key 'models.{name}.age_groups' names unknown group(s) "
+                f"{', '.join(unknown)}; groups are {', '.join(sorted(groups))}."
+            )
     return problems
 
 
@@ -283,3 +315,28 @@ def age_predict_settings(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
         "batch_size": ages["batch_size"],
         "device": ages["device"],
     }
+
+
+MODEL_NAMES = ("infant", "adult")
+
+
+def model_settings(cfg: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """What one expression model depends on: its own block (not the other model's)."""
+    models = cfg["models"]
+    block = models[model]
+    return {
+        "model": block,
+        "grid": models["grid"] if block["use_grid_best"] else None,
+        "device": models["device"],
+        "groups": cfg["ages"]["groups"] if block["age_groups"] else None,
+    }
+
+
+def grid_points(cfg: Mapping[str, Any]) -> list[dict[str, float]]:
+    grid = cfg["models"]["grid"]
+    return [
+        {"lr": lr, "dropout": d, "weight_decay": wd}
+        for lr in grid["lr"]
+        for d in grid["dropout"]
+        for wd in grid["weight_decay"]
+    ]

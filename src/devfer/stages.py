@@ -158,6 +158,15 @@ def run_rule(smk: Any) -> None:
             model = getattr(inp, "model", None)
             predict_age(json.loads(params.settings), smk.wildcards.dataset, inp.faces,
                         inp.manifest, inp.store, model, out[0], smk.threads)  # fmt: skip
+        elif rule in ("train_model", "grid_point"):
+            files = {k: getattr(inp, k) for k in ("faces", "manifest", "store", "ages", "grid")
+                     if hasattr(inp, k)}  # fmt: skip
+            point = params.point if rule == "grid_point" else None
+            train_expression(json.loads(params.settings), smk.wildcards.model,
+                             int(params.seed), files, out.model, out.history,
+                             smk.threads, point)  # fmt: skip
+        elif rule == "grid":
+            gather_grid(params.points, inp.histories, smk.wildcards.model, out[0])
         elif rule == "age_metrics":
             age_metrics(json.loads(params.settings), inp.faces, inp.manifest, inp.store,
                         inp.model, out[0], smk.threads)  # fmt: skip
@@ -206,12 +215,11 @@ def train_age(
     train_settings = TrainSettings(
         epochs=ages["epochs"], batch_size=ages["batch_size"], lr=ages["lr"],
         weight_decay=ages["weight_decay"], patience=ages["patience"],
-        monitor="val_abs_error", mode="min", seed=settings["seed"], device=ages["device"],
+        monitor="val_mae", mode="min", seed=settings["seed"], device=ages["device"],
         augment=dict(ages["augment"]),
     )  # fmt: skip
     checkpoint = Path(out_model).with_name("checkpoint.pt")
     history, best = fit(model, head.step, train, val, train_settings, checkpoint)
-    history = history.rename(columns={"train_abs_error": "train_mae", "val_abs_error": "val_mae"})
     torch.save(
         {
             "state_dict": best,
@@ -319,3 +327,156 @@ def age_metrics(
     overall = table[(table["true_group"] == "all")].set_index("metric")["value"]
     log.info("test MAE %.2f y, group accuracy %.1f %%", overall["mae"],
              100 * overall["group_accuracy"])  # fmt: skip
+
+
+def expression_sets(
+    rows: Any, store: Any, ages_path: str | None, age_groups: Sequence[str] | None
+) -> dict[str, Any]:
+    """Train/val/test FaceBatches of labelled faces, optionally only in some age groups."""
+    import pandas as pd
+    import torch
+
+    from devfer import CLASSES
+    from devfer.data import FaceBatches, crops_tensor
+
+    rows = rows[rows["label"].notna()]
+    if age_groups:
+        ages = pd.read_parquet(ages_path, columns=["image_id", "age_group"])
+        rows = rows.merge(ages, on="image_id", how="inner")
+        rows = rows[rows["age_group"].isin(list(age_groups))]
+    index = {c: i for i, c in enumerate(CLASSES)}
+    out = {}
+    for split in ("train", "val", "test"):
+        part = rows[rows["split"] == split]
+        y = torch.tensor(part["label"].map(index).to_numpy(dtype="int64"))
+        out[split] = (FaceBatches(crops_tensor(store, part["crop_index"].to_numpy()), y), part)
+    return out
+
+
+def _train_expression_model(
+    block: Mapping[str, Any],
+    seed: int,
+    device: str,
+    sets: Mapping[str, Any],
+    checkpoint: Path,
+    stop_after: int | None = None,
+) -> tuple[Any, Any, Any]:
+    import torch
+
+    from devfer import CLASSES
+    from devfer.expression import CombinedDistanceLoss, ExpressionNet, class_balance
+    from devfer.train import TrainSettings, fit
+
+    train, _ = sets["train"]
+    val, _ = sets["val"]
+    if len(train) == 0 or len(val) == 0:
+        raise RuntimeError(f"no training or validation images ({len(train)} / {len(val)})")
+    torch.manual_seed(seed)
+    model = ExpressionNet(
+        block["architecture"], len(CLASSES), block["dropout"], block["pretrained"], block["frozen"]
+    )
+    weights, sample_weights = class_balance(train.targets, len(CLASSES))
+    loss = CombinedDistanceLoss(
+        len(CLASSES), model.embedding_dim, block["distance_lambda"], block["distance_margin"],
+        block["label_smoothing"], weights if block["balance"] == "weights" else None, seed,
+    )  # fmt: skip
+    settings = TrainSettings(
+        epochs=block["epochs"], batch_size=block["batch_size"], lr=block["lr"],
+        weight_decay=block["weight_decay"], patience=block["patience"],
+        monitor="val_accuracy", mode="max", seed=seed, device=device,
+        augment=dict(block["augment"]), scheduler="cosine",
+    )  # fmt: skip
+    history, best = fit(
+        model, loss.step, train, val, settings, checkpoint, extra_modules=[loss],
+        sampler_weights=sample_weights if block["balance"] == "sampler" else None,
+        stop_after=stop_after,
+    )  # fmt: skip
+    return model, history, best
+
+
+def _grid_best(grid_path: str) -> dict[str, float]:
+    import pandas as pd
+
+    grid = pd.read_parquet(grid_path)
+    best = grid.loc[grid["best"]].iloc[0]
+    return {k: float(best[k]) for k in ("lr", "dropout", "weight_decay")}
+
+
+def train_expression(
+    settings: Mapping[str, Any],
+    model_name: str,
+    seed: int,
+    files: Mapping[str, str],
+    out_model: str,
+    out_history: str,
+    threads: int,
+    grid_point: Mapping[str, float] | None = None,
+) -> None:
+    """Train one expression model (one seed, or one grid point) and save it with its history."""
+    import torch
+
+    from devfer import CLASSES
+    from devfer.data import load_faces
+    from devfer.provenance import write_table
+
+    torch.set_num_threads(max(1, threads))
+    block = dict(settings["model"])
+    if grid_point is not None:
+        block.update(grid_point)
+        if settings.get("grid") and settings["grid"].get("epochs"):
+            block["epochs"] = settings["grid"]["epochs"]
+    elif files.get("grid"):
+        block.update(_grid_best(files["grid"]))
+        log.info("using the best grid point: %s", _grid_best(files["grid"]))
+    rows, store = load_faces(files["faces"], files["manifest"], files["store"])
+    sets = expression_sets(rows, store, files.get("ages"), block["age_groups"])
+    log.info("%s model, seed %d: %s images (train/val/test)", model_name, seed,
+             "/".join(str(len(sets[s][0])) for s in ("train", "val", "test")))  # fmt: skip
+    checkpoint = Path(out_model).with_name("checkpoint.pt")
+    _, history, best = _train_expression_model(
+        block, seed, settings["device"], sets, checkpoint
+    )
+    history.insert(0, "model", model_name)
+    history.insert(1, "seed", seed)
+    torch.save(
+        {
+            "state_dict": best,
+            "architecture": block["architecture"],
+            "dropout": block["dropout"],
+            "classes": list(CLASSES),
+            "train_images": sets["train"][1]["image_id"].tolist(),
+            "val_images": sets["val"][1]["image_id"].tolist(),
+            "settings": {**dict(settings), "model": block, "seed": seed},
+        },
+        out_model,
+    )
+    write_table(history, out_history, "train", {**dict(settings), "seed": seed})
+    checkpoint.unlink(missing_ok=True)
+
+
+def gather_grid(
+    points: Sequence[Mapping[str, float]], histories: Sequence[str], model_name: str, out: str
+) -> None:
+    """One row per grid point with its best validation accuracy; `best` marks the winner."""
+    import pandas as pd
+
+    from devfer.provenance import write_table
+
+    rows = []
+    for point, path in zip(points, histories, strict=True):
+        h = pd.read_parquet(path)
+        top = h.loc[h["val_accuracy"].idxmax()]
+        rows.append(
+            {
+                "model": model_name,
+                **point,
+                "val_accuracy": float(top["val_accuracy"]),
+                "val_loss": float(top["val_loss"]),
+                "best_epoch": int(top["epoch"]),
+            }
+        )
+    grid = pd.DataFrame(rows)
+    # Ties go to the earlier point in the grid order, so the choice is deterministic.
+    grid["best"] = False
+    grid.loc[grid["val_accuracy"].idxmax(), "best"] = True
+    write_table(grid, out, "train", {"model": model_name})

@@ -12,7 +12,7 @@ import copy
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,8 @@ from devfer.data import FaceBatches
 
 log = logging.getLogger(__name__)
 
-# step(model, images, targets) -> (mean loss, summable statistics such as {"correct": 12})
+# step(model, images, targets) -> (mean loss, per-batch sums such as {"accuracy": 12 correct});
+# run_epoch divides each sum by the number of images, giving epoch means.
 Step = Callable[[nn.Module, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
 
 
@@ -118,20 +119,24 @@ def fit(
     val: FaceBatches,
     settings: TrainSettings,
     checkpoint: str | Path,
-    extra_parameters: Iterable[nn.Parameter] = (),
+    extra_modules: Sequence[nn.Module] = (),
     sampler_weights: torch.Tensor | None = None,
     stop_after: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, torch.Tensor]]:
     """Train, keep the best epoch by `settings.monitor`, resume from `checkpoint` if present.
 
-    Returns the per-epoch history and the best weights. `stop_after` ends the run after
-    that many epochs (as an interruption would), leaving a checkpoint to resume from.
+    `extra_modules` (a loss with learnable class centres, say) are trained, checkpointed
+    and resumed with the model. Returns the per-epoch history and the best weights (of
+    the model; the extra modules are left at their best epoch's state too). `stop_after`
+    ends the run after that many epochs (as an interruption would), leaving a checkpoint.
     """
     device = pick_device(settings.device)
     model.to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
-    params = [p for p in model.parameters() if p.requires_grad] + list(extra_parameters)
+    for extra in extra_modules:
+        extra.to(device)
+    params = [p for m in (model, *extra_modules) for p in m.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
     scheduler = (
         torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(settings.epochs, 1))
@@ -144,6 +149,8 @@ def fit(
         saved = torch.load(checkpoint, map_location=device, weights_only=False)
         if saved.get("settings") == asdict(settings):
             model.load_state_dict(saved["model"])
+            for extra, extra_state in zip(extra_modules, saved["extra"], strict=True):
+                extra.load_state_dict(extra_state)
             optimizer.load_state_dict(saved["optimizer"])
             scheduler.load_state_dict(saved["scheduler"])
             state = saved["state"]
@@ -166,7 +173,12 @@ def fit(
         state["rows"].append(row)
         score = row[settings.monitor]
         if _better(score, state["best"], settings.mode):
-            state.update(best=score, bad=0, best_state=copy.deepcopy(model.state_dict()))
+            state.update(
+                best=score,
+                bad=0,
+                best_state=copy.deepcopy(model.state_dict()),
+                best_extra=[copy.deepcopy(m.state_dict()) for m in extra_modules],
+            )
         else:
             state["bad"] += 1
         state["epoch"] = epoch
@@ -180,17 +192,20 @@ def fit(
         if stopping:
             log.info("early stop: no %s improvement in %d epochs", settings.monitor, state["bad"])
             state["epoch"] = settings.epochs
-        _save(checkpoint, model, optimizer, scheduler, state, settings)
+        _save(checkpoint, model, extra_modules, optimizer, scheduler, state, settings)
         run += 1
         if stop_after is not None and run >= stop_after and state["epoch"] < settings.epochs:
             break
     history = pd.DataFrame(state["rows"])
+    for extra, extra_state in zip(extra_modules, state.get("best_extra") or [], strict=False):
+        extra.load_state_dict(extra_state)
     return history, state["best_state"] or model.state_dict()
 
 
 def _save(
     path: Path,
     model: nn.Module,
+    extra_modules: Sequence[nn.Module],
     optimizer: torch.optim.Optimizer,
     scheduler: Any,
     state: Mapping[str, Any],
@@ -201,6 +216,7 @@ def _save(
     torch.save(
         {
             "model": model.state_dict(),
+            "extra": [m.state_dict() for m in extra_modules],
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "state": dict(state),

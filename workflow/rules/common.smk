@@ -21,10 +21,16 @@ N_SHARDS = config["faces"]["shards"]
 AGE_DATASET = config["ages"].get("dataset")
 # A supplied estimator checkpoint replaces training (age_train then never runs).
 AGE_MODEL = config["ages"]["checkpoint"] or "results/models/age_estimator/model.pt"
+MODELS = [m for m in devfer_config.MODEL_NAMES if m in config.get("models", {})]
+SEEDS = config.get("models", {}).get("seeds", [])
+GRID = devfer_config.grid_points(config) if MODELS else []
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
+    model="|".join(MODELS) if MODELS else "^$",
+    seed=r"\d+",
+    point=r"\d+",
     sim="|".join(SIMULATED) if SIMULATED else "^$",
     shard=r"\d+",
 
@@ -68,6 +74,17 @@ def age_predict_inputs(wildcards):
     return files
 
 
+def model_inputs(wildcards, with_grid=True):
+    """A model's training data; its dataset's ages when it trains on some age groups only."""
+    block = config["models"][wildcards.model]
+    files = dataset_files(block["dataset"])
+    if block["age_groups"]:
+        files["ages"] = f"results/ages/{block['dataset']}.parquet"
+    if with_grid and block["use_grid_best"]:
+        files["grid"] = f"results/models/{wildcards.model}/grid.parquet"
+    return files
+
+
 def all_outputs():
     outs = []
     if SIMULATED:
@@ -77,4 +94,7 @@ def all_outputs():
     outs += expand("results/ages/{dataset}.parquet", dataset=DATASETS)
     if AGE_DATASET:
         outs.append("results/ages/estimator_metrics.parquet")
+    outs += expand(
+        "results/models/{model}/seed{seed}/model.pt", model=MODELS, seed=SEEDS
+    )
     return outs
