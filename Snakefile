@@ -20,6 +20,7 @@ include: "workflow/rules/manifest.smk"
 include: "workflow/rules/faces.smk"
 include: "workflow/rules/ages.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:

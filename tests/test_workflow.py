@@ -25,6 +25,13 @@ def tiny_config() -> dict:
     sims["affectnet_sim"].update(n_subjects=10, images_per_subject=2, unusable_share=0.2)
     sims["utkface_sim"].update(n_subjects=8)
     cfg["faces"].update(size=32, shards=2, batch_size=8)
+    # The later stages at toy scale: the point is the DAG and the tables, not accuracy.
+    cfg["ages"].update(model="resnet18", epochs=1, batch_size=16)
+    for model in ("infant", "adult"):
+        cfg["models"][model].update(epochs=2, batch_size=16)
+    cfg["models"]["adult"]["age_groups"] = None  # too few simulated adults for a split
+    cfg["models"]["grid"].update(lr=[0.001], dropout=[0.3, 0.5], weight_decay=[0.0], epochs=1)
+    cfg["evaluation"] = {"n_boot": 20, "transition_boot": 5}
     return cfg
 
 

@@ -169,6 +169,11 @@ def _cross_checks(cfg: dict[str, Any]) -> list[str]:
             )
     problems += _age_checks(cfg)
     problems += _model_checks(cfg)
+    for name in cfg["evaluation"].get("datasets") or []:
+        if name not in cfg["datasets"]:
+            problems.append(
+                f"config key 'evaluation.datasets' names '{name}', which is not under 'datasets'."
+            )
     return problems
 
 
@@ -340,3 +345,22 @@ def grid_points(cfg: Mapping[str, Any]) -> list[dict[str, float]]:
         for d in grid["dropout"]
         for wd in grid["weight_decay"]
     ]
+
+
+def evaluation_datasets(cfg: Mapping[str, Any]) -> list[str]:
+    """Datasets feeding the age groups: configured, or those the models train on."""
+    listed = cfg["evaluation"].get("datasets")
+    if listed:
+        return list(listed)
+    return sorted({m["dataset"] for n, m in cfg.get("models", {}).items() if n in MODEL_NAMES})
+
+
+def evaluation_settings(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    groups = cfg["ages"]["groups"]
+    return {
+        "seed": cfg["seed"],
+        "evaluation": cfg["evaluation"],
+        "groups": [g["name"] for g in groups],
+        "boundaries": [g["min"] for g in groups[1:]],
+        "device": cfg["models"]["device"],
+    }

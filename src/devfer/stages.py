@@ -132,6 +132,10 @@ def gather(
     log.info("%s: %d images, %.2f%% faces detected", dataset, len(faces), 100 * detected)
 
 
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 def run_rule(smk: Any) -> None:
     """Entry point for workflow/scripts/run_stage.py: run the stage named by the rule."""
     import json
@@ -167,6 +171,16 @@ def run_rule(smk: Any) -> None:
                              smk.threads, point)  # fmt: skip
         elif rule == "grid":
             gather_grid(params.points, inp.histories, smk.wildcards.model, out[0])
+        elif rule == "predict":
+            files = [dict(zip(("faces", "manifest", "store", "ages"), group, strict=True))
+                     for group in _chunks(list(inp.data), 4)]  # fmt: skip
+            predict_model(json.loads(params.settings), smk.wildcards.model, list(inp.models),
+                          files, out[0], smk.threads)  # fmt: skip
+        elif rule == "evaluate":
+            evaluate_models(json.loads(params.settings), list(inp.predictions), dict(out.items()))
+        elif rule == "statistics":
+            statistics(json.loads(params.settings), list(inp.predictions), inp.cross_group,
+                       getattr(inp, "truth", None), dict(out.items()))  # fmt: skip
         elif rule == "age_metrics":
             age_metrics(json.loads(params.settings), inp.faces, inp.manifest, inp.store,
                         inp.model, out[0], smk.threads)  # fmt: skip
@@ -433,9 +447,7 @@ def train_expression(
     log.info("%s model, seed %d: %s images (train/val/test)", model_name, seed,
              "/".join(str(len(sets[s][0])) for s in ("train", "val", "test")))  # fmt: skip
     checkpoint = Path(out_model).with_name("checkpoint.pt")
-    _, history, best = _train_expression_model(
-        block, seed, settings["device"], sets, checkpoint
-    )
+    _, history, best = _train_expression_model(block, seed, settings["device"], sets, checkpoint)
     history.insert(0, "model", model_name)
     history.insert(1, "seed", seed)
     torch.save(
@@ -480,3 +492,124 @@ def gather_grid(
     grid["best"] = False
     grid.loc[grid["val_accuracy"].idxmax(), "best"] = True
     write_table(grid, out, "train", {"model": model_name})
+
+
+def evaluation_rows(files: Sequence[Mapping[str, str]]) -> Any:
+    """Labelled, aligned faces of the evaluation datasets with their age and age group."""
+    import pandas as pd
+
+    from devfer.data import load_faces
+
+    frames, stores = [], []
+    for f in files:
+        rows, store = load_faces(f["faces"], f["manifest"], f["store"])
+        ages = pd.read_parquet(f["ages"], columns=["image_id", "age_pred", "age_group"])
+        rows = rows[rows["label"].notna()].merge(ages, on="image_id", how="inner")
+        frames.append(rows)
+        stores.append(store)
+    return frames, stores
+
+
+def predict_model(
+    settings: Mapping[str, Any],
+    model_name: str,
+    checkpoints: Sequence[str],
+    files: Sequence[Mapping[str, str]],
+    out: str,
+    threads: int,
+) -> None:
+    """Class probabilities of every seed of a model on every evaluation face."""
+    import pandas as pd
+    import torch
+
+    from devfer.data import crops_tensor
+    from devfer.evaluate import class_probabilities, eligibility, prediction_frame
+    from devfer.expression import ExpressionNet
+    from devfer.provenance import write_table
+    from devfer.train import pick_device
+
+    torch.set_num_threads(max(1, threads))
+    device = pick_device(settings["device"])
+    frames, stores = evaluation_rows(files)
+    tables = []
+    for path in checkpoints:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        model = ExpressionNet(saved["architecture"], len(saved["classes"]), saved["dropout"])
+        model.load_state_dict(saved["state_dict"])
+        used = saved["train_images"] + saved["val_images"]
+        for rows, store in zip(frames, stores, strict=True):
+            images = crops_tensor(store, rows["crop_index"].to_numpy())
+            probs = class_probabilities(model, images, 128, str(device))
+            table = prediction_frame(rows, probs, eligibility(rows, used))
+            table.insert(0, "model", model_name)
+            table.insert(1, "seed", int(saved["settings"]["seed"]))
+            tables.append(table)
+    predictions = pd.concat(tables, ignore_index=True)
+    write_table(predictions, out, "evaluate", settings)
+    log.info("%s: %d predictions, %d eligible", model_name, len(predictions),
+             int(predictions["eligible"].sum()))  # fmt: skip
+
+
+def evaluate_models(
+    settings: Mapping[str, Any], prediction_files: Sequence[str], outputs: Mapping[str, str]
+) -> None:
+    """Cross-group metrics, confusion matrices and the evaluation set's expression mix."""
+    import pandas as pd
+
+    from devfer.evaluate import common_images, composition, confusion, cross_group, reference_mix
+    from devfer.provenance import write_table
+
+    ev = settings["evaluation"]
+    predictions = pd.concat([pd.read_parquet(p) for p in prediction_files], ignore_index=True)
+    scored = (
+        common_images(predictions) if ev["common_images"] else predictions[predictions["eligible"]]
+    )
+    groups = settings["groups"]
+    mix = reference_mix(scored, ev["reference_mix"])
+    table, by_seed = cross_group(scored, groups, mix, ev["n_boot"], settings["seed"])
+    table["reference_mix"] = ev["reference_mix"]
+    write_table(table, outputs["cross_group"], "evaluate", settings)
+    write_table(by_seed, outputs["by_seed"], "evaluate", settings)
+    write_table(confusion(scored, groups), outputs["confusion"], "evaluate", settings)
+    write_table(composition(scored, groups), outputs["composition"], "evaluate", settings)
+    for model, part in table.groupby("model"):
+        log.info("%s: %s", model, dict(zip(part["age_group"], part["accuracy"].round(3),
+                                           strict=True)))  # fmt: skip
+
+
+def statistics(
+    settings: Mapping[str, Any],
+    prediction_files: Sequence[str],
+    cross_group_path: str,
+    truth_path: str | None,
+    outputs: Mapping[str, str],
+) -> None:
+    """Trend fits, fitted curves, transition ages and the boundary sensitivity analysis."""
+    import pandas as pd
+
+    from devfer.evaluate import common_images, cross_group, reference_mix
+    from devfer.provenance import write_table
+    from devfer.trends import analyse, away_from_boundaries
+
+    ev = settings["evaluation"]
+    predictions = pd.concat([pd.read_parquet(p) for p in prediction_files], ignore_index=True)
+    scored = (
+        common_images(predictions) if ev["common_images"] else predictions[predictions["eligible"]]
+    )
+    cross = pd.read_parquet(cross_group_path)
+    truth = None
+    if truth_path:
+        truth = float(pd.read_parquet(truth_path)["midpoint"].iloc[0])
+    # The group-level sensitivity needs group accuracies without the boundary images.
+    near = away_from_boundaries(scored, settings["boundaries"], ev["boundary_margin"])
+    mix = reference_mix(near, ev["reference_mix"])
+    cross_near, _ = cross_group(near, settings["groups"], mix, 0, settings["seed"])
+    results = analyse(
+        scored, cross, settings["boundaries"], truth, ev["boundary_margin"],
+        ev["transition_boot"], settings["seed"], ev["spline_df"], cross_near,
+    )  # fmt: skip
+    for name, table in results.items():
+        write_table(table, outputs[name], "statistics", settings)
+    for _, row in results["transition"].iterrows():
+        log.info("%s: transition %.1f y [%.1f, %.1f] (truth %s)", row["model"], row["estimate"],
+                 row["ci_low"], row["ci_high"], row["truth"])  # fmt: skip

@@ -569,6 +569,45 @@ def _robust_wald_vs_linear(
     return fit.wald_test(restriction, scalar=True), z.shape[1]
 
 
+def _trend_formulas(spline_df: int) -> dict[str, str]:
+    return {
+        "linear": "y ~ age",
+        "quadratic": "y ~ age + I(age ** 2)",
+        "spline": f"y ~ cr(age, df={int(spline_df)}, constraints='center')",
+    }
+
+
+def trend_curves(
+    age: Any, correct: Any, grid: Any, spline_df: int = 4, level: float = 0.95
+) -> pd.DataFrame:
+    """Fitted accuracy of the image-level fits (as in `image_trend`) on an age grid.
+
+    Columns: fit, age, accuracy, ci_low, ci_high (pointwise, on the logit scale then
+    transformed). Grid ages outside the data's range are dropped (no extrapolation).
+    """
+    a, y, _, _ = _as_age_correct(age, correct, None)
+    data = pd.DataFrame({"y": y, "age": a})
+    grid = np.asarray(grid, dtype=float)
+    grid = grid[(grid >= a.min()) & (grid <= a.max())]
+    new = pd.DataFrame({"age": grid})
+    frames = []
+    for name, formula in _trend_formulas(spline_df).items():
+        res = smf.glm(formula, data, family=sm.families.Binomial()).fit()
+        pred = res.get_prediction(new).summary_frame(alpha=1 - level)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "fit": name,
+                    "age": grid,
+                    "accuracy": pred["mean"].to_numpy(),
+                    "ci_low": pred["mean_ci_lower"].to_numpy(),
+                    "ci_high": pred["mean_ci_upper"].to_numpy(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
 def image_trend(
     df: pd.DataFrame,
     age_col: str = "age",
@@ -609,11 +648,7 @@ def image_trend(
     fit_kw: dict[str, Any] = {}
     if cluster_col is not None:
         fit_kw = {"cov_type": "cluster", "cov_kwds": {"groups": codes}}
-    formulas = {
-        "linear": "y ~ age",
-        "quadratic": "y ~ age + I(age ** 2)",
-        "spline": f"y ~ cr(age, df={int(spline_df)}, constraints='center')",
-    }
+    formulas = _trend_formulas(spline_df)
     n = len(y)
     fits = {
         name: smf.glm(f, data, family=sm.families.Binomial()).fit(**fit_kw)

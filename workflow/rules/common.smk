@@ -85,6 +85,24 @@ def model_inputs(wildcards, with_grid=True):
     return files
 
 
+def evaluation_files():
+    """Faces, manifest, crop store and ages of every evaluation dataset, four per dataset."""
+    files = []
+    for name in devfer_config.evaluation_datasets(config):
+        files += [*dataset_files(name).values(), f"results/ages/{name}.parquet"]
+    return files
+
+
+def statistics_inputs(wildcards):
+    files = {
+        "predictions": expand("results/predictions/{model}.parquet", model=MODELS),
+        "cross_group": "results/metrics/cross_group.parquet",
+    }
+    if SIMULATED:
+        files["truth"] = "results/simulation/truth.parquet"
+    return files
+
+
 def all_outputs():
     outs = []
     if SIMULATED:
@@ -97,4 +115,9 @@ def all_outputs():
     outs += expand(
         "results/models/{model}/seed{seed}/model.pt", model=MODELS, seed=SEEDS
     )
+    if MODELS:
+        outs += [
+            "results/metrics/cross_group.parquet",
+            "results/stats/transition.parquet",
+        ]
     return outs
