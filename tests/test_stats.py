@@ -273,3 +273,20 @@ def test_fit_published_table_percent_and_n() -> None:
     assert set(percent["preferred"]) <= {"linear", "nonlinear"}
     with_n = fit_published_table(REFERENCE.assign(n=200))
     assert set(with_n["test"]) == {"LR"}
+
+
+def test_cli_fits_a_published_table(tmp_path) -> None:
+    from pathlib import Path
+
+    from devfer.cli import main
+
+    table = Path(__file__).resolve().parents[1] / "config" / "reference_accuracy.csv"
+    out = tmp_path / "fits.parquet"
+    assert main(["stats", "--table", str(table), "--out", str(out)]) == 0
+    fits = pd.read_parquet(out).set_index("model")
+    assert set(fits.index) == {"infant", "adult"}
+    assert set(fits["preferred"]) <= {"linear", "nonlinear"}
+    assert {"statistic", "p_value", "test"} <= set(fits.columns)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("model,accuracy\na,0.5\n")
+    assert main(["stats", "--table", str(bad), "--out", str(out)]) == 2

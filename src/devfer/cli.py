@@ -10,9 +10,14 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from devfer import config as cfgmod
 from devfer import stages
+
+
+class UsageError(RuntimeError):
+    """A command-line mistake; the message says what to give instead."""
 
 
 def _add_source(p: argparse.ArgumentParser) -> None:
@@ -52,6 +57,27 @@ def cmd_align(args: argparse.Namespace) -> None:
 
 def cmd_gather(args: argparse.Namespace) -> None:
     stages.gather(args.dataset, args.tables, args.stores, args.out_table, args.out_store, args.qc)
+
+
+def cmd_stats(args: argparse.Namespace) -> None:
+    """Group-level trend analysis of a published accuracy table."""
+    import pandas as pd
+
+    from devfer.provenance import write_table
+    from devfer.stats import fit_published_table
+
+    path = Path(args.table)
+    if not path.is_file():
+        raise UsageError(f"table {path} does not exist.")
+    table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    try:
+        result = fit_published_table(table)
+    except ValueError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    write_table(result, args.out, "statistics", {"table": str(path)})
+    for _, row in result.iterrows():
+        print(f"{row['model']}: {row['preferred']} ({row['test']} = {row['statistic']:.3g}, "
+              f"p = {row['p_value']:.3g})")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_align)
 
+    p = sub.add_parser("stats", help="fit linear vs nonlinear trends to a published table")
+    p.add_argument("--table", required=True, help="CSV/Parquet: model, age_group, accuracy[, n]")
+    p.add_argument("--out", required=True, help="Parquet file for the fits")
+    p.set_defaults(func=cmd_stats)
+
     p = sub.add_parser("gather", help="join aligned shards into one table and crop store")
     p.add_argument("--dataset", required=True)
     p.add_argument("--tables", nargs="+", required=True)
@@ -116,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args.func(args)
-    except (cfgmod.ConfigError, DatasetError) as exc:
+    except (cfgmod.ConfigError, DatasetError, UsageError) as exc:
         # Expected user errors: the message says what to fix; a traceback would bury it.
         print(f"devfer {args.command}: {exc}", file=sys.stderr)
         return 2

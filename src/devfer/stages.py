@@ -29,6 +29,7 @@ def logged(path: str | Path | None) -> Iterator[None]:
         root = logging.getLogger()
         root.addHandler(handler)
         root.setLevel(logging.INFO)
+        logging.getLogger("fontTools").setLevel(logging.WARNING)  # per-glyph chatter in PDFs
         old_stderr, sys.stderr = sys.stderr, stream
         try:
             yield
@@ -183,7 +184,15 @@ def run_rule(smk: Any) -> None:
                        getattr(inp, "truth", None), dict(out.items()))  # fmt: skip
         elif rule == "age_metrics":
             age_metrics(json.loads(params.settings), inp.faces, inp.manifest, inp.store,
-                        inp.model, out[0], smk.threads)  # fmt: skip
+                        inp.model, out.metrics, out.test, smk.threads)  # fmt: skip
+        elif rule == "histories":
+            gather_histories(list(inp), out[0])
+        elif rule == "figures":
+            figure_dir, table_dir = Path(out.figures[0]).parent, Path(out.tables[0]).parent
+            make_figures(dict(inp.items()), json.loads(params.settings), str(figure_dir),
+                         str(table_dir))  # fmt: skip
+        elif rule == "grid_all":
+            gather_tables(list(inp), out[0])
         else:
             raise ValueError(f"no devfer stage for rule {rule!r}")
 
@@ -320,12 +329,13 @@ def age_metrics(
     store_path: str,
     model_path: str,
     out: str,
+    test_out: str,
     threads: int,
 ) -> None:
     """Estimator quality on the age-labelled dataset's held-out test split."""
     import torch
 
-    from devfer.ages import estimator_metrics, parse_groups, predict_ages
+    from devfer.ages import bucket, estimator_metrics, parse_groups, predict_ages
     from devfer.data import load_faces
     from devfer.provenance import write_table
     from devfer.train import pick_device
@@ -338,6 +348,14 @@ def age_metrics(
     pred = predict_ages(model, head, test.images, groups, 64, pick_device(settings["device"]))
     table = estimator_metrics(part["age_true"].to_numpy(float), pred["age_pred"].to_numpy(), groups)
     write_table(table, out, "ages", settings)
+    per_image = pred.assign(
+        image_id=part["image_id"].to_numpy(),
+        age_true=part["age_true"].to_numpy(float),
+        true_group=bucket(part["age_true"].to_numpy(float), groups),
+        pred_group=bucket(pred["age_pred"].to_numpy(), groups),
+    )
+    cols = ["image_id", "age_true", "age_pred", "age_sd", "true_group", "pred_group"]
+    write_table(per_image[cols], test_out, "ages", settings)
     overall = table[(table["true_group"] == "all")].set_index("metric")["value"]
     log.info("test MAE %.2f y, group accuracy %.1f %%", overall["mae"],
              100 * overall["group_accuracy"])  # fmt: skip
@@ -613,3 +631,55 @@ def statistics(
     for _, row in results["transition"].iterrows():
         log.info("%s: transition %.1f y [%.1f, %.1f] (truth %s)", row["model"], row["estimate"],
                  row["ci_low"], row["ci_high"], row["truth"])  # fmt: skip
+
+
+def gather_tables(paths: Sequence[str], out: str) -> None:
+    import pandas as pd
+
+    from devfer.provenance import write_table
+
+    frames = [pd.read_parquet(p) for p in paths]
+    write_table(pd.concat(frames, ignore_index=True), out, "train", {"files": list(paths)})
+
+
+def gather_histories(paths: Sequence[str], out: str) -> None:
+    """Every model's (and the age estimator's) per-epoch history in one tidy table."""
+    import pandas as pd
+
+    from devfer.provenance import write_table
+
+    frames = []
+    for path in paths:
+        h = pd.read_parquet(path)
+        if "model" not in h:  # the age estimator's history
+            h.insert(0, "model", "age_estimator")
+            h.insert(1, "seed", -1)
+        frames.append(h)
+    write_table(pd.concat(frames, ignore_index=True), out, "train", {"files": list(paths)})
+
+
+def make_figures(
+    inputs: Mapping[str, Any], settings: Mapping[str, Any], figure_dir: str, table_dir: str
+) -> None:
+    """Publication figures and tables from the tables the stages wrote (nothing refitted)."""
+    import pandas as pd
+
+    from devfer.figures import render_all
+    from devfer.tables import write_tables
+
+    tables: dict[str, Any] = {}
+    for key, value in inputs.items():
+        if key == "ages":
+            paths = [value] if isinstance(value, str) else list(value)
+            frames = []
+            for path in paths:
+                df = pd.read_parquet(path, columns=["image_id", "age_pred", "age_group"])
+                frames.append(df.assign(dataset=Path(path).stem))
+            tables["ages"] = pd.concat(frames, ignore_index=True)
+        else:
+            tables[key] = pd.read_parquet(value)
+    # An empty table (no curve could be fitted, say) leaves its layer out, not the figure.
+    tables = {k: (v if len(v) else None) for k, v in tables.items()}
+    files = render_all(tables, settings["groups"], figure_dir)
+    files += write_tables(tables["cross_group"], tables["trend_fits"], table_dir)
+    log.info("wrote %d figure and table files", len(files))

@@ -42,11 +42,12 @@ rule age_metrics:
         unpack(lambda w: dataset_files(AGE_DATASET)),
         model=AGE_MODEL,
     output:
-        report(
+        metrics=report(
             "results/ages/estimator_metrics.parquet",
             caption="../report/age_metrics.rst",
             category="Age estimation",
         ),
+        test="results/ages/estimator_test.parquet",
     log:
         "logs/ages/metrics.log",
     conda:

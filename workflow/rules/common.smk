@@ -103,6 +103,52 @@ def statistics_inputs(wildcards):
     return files
 
 
+GRID_IN_STUDY = bool(MODELS) and config["models"]["grid"]["in_study"]
+FIGURES = [
+    "accuracy_by_group",
+    "confusion_matrices",
+    "age_distributions",
+    "expression_mix",
+    "training_curves",
+    "transition",
+]
+if AGE_DATASET:
+    FIGURES += ["estimator_scatter", "estimator_mae"]
+if GRID_IN_STUDY:
+    FIGURES.append("grid_heatmap")
+
+
+def history_files():
+    files = expand(
+        "results/models/{model}/seed{seed}/history.parquet", model=MODELS, seed=SEEDS
+    )
+    if AGE_DATASET and not config["ages"]["checkpoint"]:
+        files.append("results/models/age_estimator/history.parquet")
+    return files
+
+
+def figure_inputs(wildcards):
+    files = {
+        "cross_group": "results/metrics/cross_group.parquet",
+        "confusion": "results/metrics/confusion.parquet",
+        "composition": "results/metrics/composition.parquet",
+        "trend_fits": "results/stats/trend_fits.parquet",
+        "trend_curves": "results/stats/trend_curves.parquet",
+        "transition": "results/stats/transition.parquet",
+        "histories": "results/models/histories.parquet",
+        "ages": expand(
+            "results/ages/{dataset}.parquet",
+            dataset=devfer_config.evaluation_datasets(config),
+        ),
+    }
+    if AGE_DATASET:
+        files["estimator_test"] = "results/ages/estimator_test.parquet"
+        files["estimator_metrics"] = "results/ages/estimator_metrics.parquet"
+    if GRID_IN_STUDY:
+        files["grid"] = "results/models/grid.parquet"
+    return files
+
+
 def all_outputs():
     outs = []
     if SIMULATED:
@@ -116,8 +162,6 @@ def all_outputs():
         "results/models/{model}/seed{seed}/model.pt", model=MODELS, seed=SEEDS
     )
     if MODELS:
-        outs += [
-            "results/metrics/cross_group.parquet",
-            "results/stats/transition.parquet",
-        ]
+        outs += expand("results/figures/{name}.pdf", name=FIGURES)
+        outs += expand("results/tables/{name}.md", name=["cross_group", "trend_fits"])
     return outs

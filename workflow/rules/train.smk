@@ -61,3 +61,31 @@ rule grid:
 rule grid_search:
     input:
         expand("results/models/{model}/grid.parquet", model=MODELS),
+
+
+rule grid_all:
+    input:
+        expand("results/models/{model}/grid.parquet", model=MODELS),
+    output:
+        "results/models/grid.parquet",
+    log:
+        "logs/train/grid_all.log",
+    run:
+        import pandas as pd
+
+        pd.concat(
+            [pd.read_parquet(p) for p in input], ignore_index=True
+        ).to_parquet(output[0])
+
+
+rule histories:
+    input:
+        history_files(),
+    output:
+        "results/models/histories.parquet",
+    log:
+        "logs/train/histories.log",
+    conda:
+        "../envs/devfer.yaml"
+    script:
+        "../scripts/run_stage.py"
