@@ -51,9 +51,12 @@ def test_groups_must_be_contiguous() -> None:
 
 
 def test_known_age_option() -> None:
-    rows = known_age_rows(3, 0.67, GROUPS)
+    rows = known_age_rows([0.67] * 3, GROUPS)
     assert rows["age_pred"].tolist() == [0.67] * 3
     assert rows["p_infant"].tolist() == [1.0] * 3 and rows["p_adult"].sum() == 0
+    labelled = known_age_rows([3.5, 18.0], GROUPS)  # a dataset's own age labels
+    assert labelled["p_infant"].tolist() == [1.0, 0.0]
+    assert labelled["p_adult"].tolist() == [0.0, 1.0]
 
 
 def test_soft_targets_centre_on_the_age() -> None:

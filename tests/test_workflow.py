@@ -83,6 +83,66 @@ def test_simulation_truth_and_qc(study: Path) -> None:
     assert (tif.groupby("subject_id")["split"].nunique() == 1).all()
 
 
+def test_later_stage_tables(study: Path) -> None:
+    ages = pd.read_parquet(study / "results/ages/affectnet_sim.parquet")
+    groups = ["infant", "younger_child", "older_child", "teenager", "adult"]
+    assert {"image_id", "age_pred", "age_group", *[f"p_{g}" for g in groups]} <= set(ages.columns)
+    assert np.allclose(ages[[f"p_{g}" for g in groups]].sum(axis=1), 1.0, atol=1e-4)
+    tif = pd.read_parquet(study / "results/ages/tif_sim.parquet")
+    assert (tif["age_pred"] == 0.67).all() and (tif["age_source"] == "known").all()
+    metrics = pd.read_parquet(study / "results/ages/estimator_metrics.parquet")
+    assert {"mae", "group_accuracy", "confusion"} == set(metrics["metric"])
+    for model in ("infant", "adult"):
+        history = pd.read_parquet(study / f"results/models/{model}/seed2026/history.parquet")
+        assert {"train_loss", "val_loss", "train_accuracy", "val_accuracy", "lr", "seconds"} <= set(
+            history.columns
+        )
+        predictions = pd.read_parquet(study / f"results/predictions/{model}.parquet")
+        assert {"image_id", "age_group", "label", "pred", "p_happy", "eligible"} <= set(
+            predictions.columns
+        )
+    cross = pd.read_parquet(study / "results/metrics/cross_group.parquet")
+    want = {"model", "age_group", "n", "accuracy", "ci_low", "ci_high", "balanced_accuracy",
+            "macro_f1", "kappa", "chance", "standardised_accuracy"}  # fmt: skip
+    assert want <= set(cross.columns)
+    transition = pd.read_parquet(study / "results/stats/transition.parquet")
+    assert {"model", "estimate", "ci_low", "ci_high", "truth"} <= set(transition.columns)
+    assert (transition["truth"] == 10.0).all()
+    for name in ("accuracy_by_group", "confusion_matrices", "transition", "training_curves"):
+        assert (study / "results/figures" / f"{name}.pdf").stat().st_size > 1000
+        assert (study / "results/figures" / f"{name}.png").stat().st_size > 1000
+    assert "|" in (study / "results/tables/cross_group.md").read_text()
+
+
+def dry_run(study: Path, cfg: dict, *extra: str) -> str:
+    (study / "config-changed.yaml").write_text(yaml.safe_dump(cfg))
+    done = subprocess.run(
+        [*SNAKEMAKE, "-d", str(study), "--configfile", str(study / "config-changed.yaml"),
+         "-n", "--cores", "2", *extra],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout + done.stderr
+
+
+def test_adult_lr_change_reruns_no_infant_job(study: Path) -> None:
+    cfg = yaml.safe_load((study / "config.yaml").read_text())
+    cfg["models"]["adult"]["lr"] = 0.0001
+    out = dry_run(study, cfg)
+    assert "model=adult" in out and "rule train_model" in out
+    assert "model=infant" not in out
+    assert "age_train" not in out and "faces_shard" not in out
+
+
+def test_figures_rerun_alone(study: Path) -> None:
+    cfg = yaml.safe_load((study / "config.yaml").read_text())
+    out = dry_run(study, cfg, "-R", "figures", "figures")
+    jobs = [
+        line.split()[0] for line in out.splitlines() if line.startswith(("rule ", "localrule "))
+    ]
+    assert jobs and all("figures" in line for line in out.splitlines() if line.startswith("rule "))
+
+
 def test_second_run_has_nothing_to_do(study: Path) -> None:
     dry = run(study, "-n", "--cores", "2")
     assert dry.returncode == 0
@@ -92,13 +152,7 @@ def test_second_run_has_nothing_to_do(study: Path) -> None:
 def test_faces_setting_change_reruns_only_faces(study: Path) -> None:
     cfg = yaml.safe_load((study / "config.yaml").read_text())
     cfg["faces"]["min_prob"] = 0.8
-    (study / "config-changed.yaml").write_text(yaml.safe_dump(cfg))
-    dry = subprocess.run(
-        [*SNAKEMAKE, "-d", str(study), "--configfile", str(study / "config-changed.yaml"),
-         "-n", "--cores", "2"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    out = dry.stdout + dry.stderr
+    out = dry_run(study, cfg)
     assert "faces_shard" in out
     assert "simulate " not in out and "rule manifest" not in out
 

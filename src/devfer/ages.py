@@ -166,12 +166,13 @@ def _gaussian_group_probs(
     return probs / probs.sum(dim=1, keepdim=True).clamp_min(1e-12)
 
 
-def known_age_rows(n: int, age: float, groups: Sequence[AgeGroup]) -> pd.DataFrame:
-    """Rows for a dataset whose age is known, not estimated (TIF's infants, say)."""
-    name = bucket([age], groups)[0]
-    out = pd.DataFrame({"age_pred": np.full(n, float(age)), "age_sd": np.zeros(n)})
+def known_age_rows(ages: np.ndarray | Sequence[float], groups: Sequence[AgeGroup]) -> pd.DataFrame:
+    """Rows for ages that are known, not estimated (a dataset's labels, or TIF's infants)."""
+    ages = np.asarray(ages, dtype=float)
+    names = bucket(ages, groups)
+    out = pd.DataFrame({"age_pred": ages, "age_sd": np.zeros(len(ages))})
     for g in groups:
-        out[f"p_{g.name}"] = float(g.name == name)
+        out[f"p_{g.name}"] = (names == g.name).astype(float)
     return out
 
 

@@ -308,7 +308,7 @@ def faces_settings(cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 def age_train_settings(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """What the estimator's weights depend on; groups only re-bucket, threads only run."""
-    ages = {k: v for k, v in cfg["ages"].items() if k not in ("groups", "threads", "checkpoint")}
+    ages = {k: v for k, v in cfg["ages"].items() if k not in ("groups", "checkpoint")}
     return {"seed": cfg["seed"], "ages": ages}
 
 

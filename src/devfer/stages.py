@@ -103,7 +103,7 @@ def align(
     from devfer.faces import align_rows, shard_rows
     from devfer.provenance import write_table
 
-    torch.set_num_threads(max(1, threads))
+    torch.set_num_threads(_threads(threads))
     rows = shard_rows(pd.read_parquet(manifest_path), shard, shards)
     log.info("%s shard %d/%d: %d images", manifest_path, shard + 1, shards, len(rows))
     table, crops = align_rows(rows, settings["faces"], settings["no_face"], progress=progress)
@@ -131,6 +131,13 @@ def gather(
     write_table(status_summary(faces, dataset), qc_out, "faces", settings)
     detected = (faces["align_method"] == "landmarks").mean() if len(faces) else 0.0
     log.info("%s: %d images, %.2f%% faces detected", dataset, len(faces), 100 * detected)
+
+
+def _threads(requested: int) -> int:
+    """Torch threads for a job: what Snakemake gave it, never more than the machine has."""
+    import os
+
+    return max(1, min(int(requested), os.cpu_count() or 1))
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -225,7 +232,7 @@ def train_age(
     from devfer.provenance import write_table
     from devfer.train import TrainSettings, fit
 
-    torch.set_num_threads(max(1, threads))
+    torch.set_num_threads(_threads(threads))
     ages = settings["ages"]
     rows, store = load_faces(faces_table, manifest_path, store_path)
     train, _ = _age_sets(rows, store, "train")
@@ -296,7 +303,7 @@ def predict_age(
     from devfer.provenance import write_table
     from devfer.train import pick_device
 
-    torch.set_num_threads(max(1, threads))
+    torch.set_num_threads(_threads(threads))
     groups = parse_groups(settings["groups"])
     rows, store = load_faces(faces_table, manifest_path, store_path)
     source = settings["age_source"]
@@ -308,12 +315,9 @@ def predict_age(
         device = pick_device(settings["device"])
         table = predict_ages(model, head, images, groups, 2 * settings["batch_size"], device, sigma)
     elif source == "labelled":
-        table = known_age_rows(len(rows), 0.0, groups)
-        table["age_pred"] = rows["age_true"].to_numpy(dtype=float)
-        for g in groups:
-            table[f"p_{g.name}"] = (bucket(table["age_pred"], groups) == g.name).astype(float)
+        table = known_age_rows(rows["age_true"].to_numpy(dtype=float), groups)
     else:
-        table = known_age_rows(len(rows), float(source), groups)
+        table = known_age_rows(np.full(len(rows), float(source)), groups)
     table.insert(0, "image_id", rows["image_id"].to_numpy())
     table["age_group"] = bucket(table["age_pred"].to_numpy(), groups)
     table["age_source"] = source if isinstance(source, str) else "known"
@@ -340,7 +344,7 @@ def age_metrics(
     from devfer.provenance import write_table
     from devfer.train import pick_device
 
-    torch.set_num_threads(max(1, threads))
+    torch.set_num_threads(_threads(threads))
     groups = parse_groups(settings["groups"])
     rows, store = load_faces(faces_table, manifest_path, store_path)
     test, part = _age_sets(rows, store, "test")
@@ -451,7 +455,7 @@ def train_expression(
     from devfer.data import load_faces
     from devfer.provenance import write_table
 
-    torch.set_num_threads(max(1, threads))
+    torch.set_num_threads(_threads(threads))
     block = dict(settings["model"])
     if grid_point is not None:
         block.update(grid_point)
@@ -546,7 +550,7 @@ def predict_model(
     from devfer.provenance import write_table
     from devfer.train import pick_device
 
-    torch.set_num_threads(max(1, threads))
+    torch.set_num_threads(_threads(threads))
     device = pick_device(settings["device"])
     frames, stores = evaluation_rows(files)
     tables = []
