@@ -10,7 +10,6 @@ is the row of its crop in the store (-1 where there is none).
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from PIL import Image
-from tqdm import tqdm
 
 from devfer.align import box_transform, center_transform, similarity_transform, template, warp
 from devfer.imageio import OK, Loaded, load_rgb
+from devfer.progress import bar
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +177,7 @@ def align_rows(
     batch_size = int(faces_cfg["batch_size"])
     records: list[dict[str, Any]] = []
     crops: list[np.ndarray] = []
-    bar = tqdm(total=len(rows), desc="align", unit="img", disable=not progress, file=sys.stderr)
+    progress_bar = bar(total=len(rows), desc="align", unit="img", disable=not progress)
     for start in range(0, len(rows), batch_size):
         chunk = rows.iloc[start : start + batch_size].to_dict("records")
         loaded = [
@@ -193,8 +192,8 @@ def align_rows(
             if crop is not None:
                 crops.append(crop)
             records.append(record)
-        bar.update(len(chunk))
-    bar.close()
+        progress_bar.update(len(chunk))
+    progress_bar.close()
     table = faces_frame(records)
     store = np.stack(crops) if crops else np.zeros((0, size, size, 3), dtype=np.uint8)
     return table, store

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from PIL import Image
-from tqdm import tqdm
 
 from devfer import CLASSES
+from devfer.progress import bar
 from devfer.render import expression_weight, render_face, sample_identity
 
 # Folder names of the TIF-like set: deliberately not all canonical, so the alias
@@ -102,7 +102,7 @@ def _render_all(plan: pd.DataFrame, sim: Mapping[str, Any], seed: int, name: str
     id_rng = dataset_rng(seed + 1, name)
     identities = {s: sample_identity(id_rng) for s in sorted(plan["subject"].unique())}
     rendered = []
-    for row in tqdm(plan.itertuples(), total=len(plan), desc=f"simulate {name}", unit="img"):
+    for row in bar(plan.itertuples(), total=len(plan), desc=f"simulate {name}", unit="img"):
         rendered.append(
             render_face(
                 row.age,

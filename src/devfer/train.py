@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,9 +19,9 @@ from typing import Any
 import pandas as pd
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from devfer.data import FaceBatches
+from devfer.progress import bar
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +85,9 @@ def run_epoch(
         sampler_weights=sampler_weights if training else None,
     )
     total = -(-len(data) // settings.batch_size)
-    bar = tqdm(batches, total=total, desc=desc, leave=False, file=sys.stderr, unit="batch")
+    progress = bar(batches, total=total, desc=desc, leave=False, unit="batch")
     with torch.set_grad_enabled(training):
-        for x, y in bar:
+        for x, y in progress:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             if amp:
                 x = x.contiguous(memory_format=torch.channels_last)
