@@ -12,7 +12,7 @@ rule age_train:
         "logs/ages/train.log",
     conda:
         "../envs/devfer.yaml"
-    threads: workflow.cores
+    threads: heavy_threads
     params:
         settings=as_json(devfer_config.age_train_settings(config)),
     script:
@@ -28,7 +28,7 @@ rule age_predict:
         "logs/ages/predict_{dataset}.log",
     conda:
         "../envs/devfer.yaml"
-    threads: workflow.cores
+    threads: heavy_threads
     params:
         settings=lambda w: as_json(
             devfer_config.age_predict_settings(config, w.dataset)
@@ -52,7 +52,7 @@ rule age_metrics:
         "logs/ages/metrics.log",
     conda:
         "../envs/devfer.yaml"
-    threads: workflow.cores
+    threads: heavy_threads
     params:
         settings=lambda w: as_json(
             devfer_config.age_predict_settings(config, AGE_DATASET)

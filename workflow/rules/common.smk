@@ -35,6 +35,15 @@ wildcard_constraints:
     shard=r"\d+",
 
 
+def heavy_threads(wildcards):
+    """Training and inference jobs take every core Snakemake was given, one job at a time:
+    two multi-threaded torch jobs sharing a few cores run slower than one after the other."""
+    try:
+        return workflow.cores
+    except WorkflowError:  # no --cores: a report or a dry listing, nothing runs
+        return 1
+
+
 def as_json(settings):
     """Rule params as canonical JSON: a change to a setting re-runs exactly its rules."""
     return json.dumps(settings, sort_keys=True)

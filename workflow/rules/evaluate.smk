@@ -10,7 +10,7 @@ rule predict:
         "logs/evaluate/predict_{model}.log",
     conda:
         "../envs/devfer.yaml"
-    threads: workflow.cores
+    threads: heavy_threads
     params:
         settings=as_json(devfer_config.evaluation_settings(config)),
     script:

@@ -8,7 +8,7 @@ rule train_model:
         "logs/train/{model}/seed{seed}.log",
     conda:
         "../envs/devfer.yaml"
-    threads: workflow.cores
+    threads: heavy_threads
     params:
         settings=lambda w: as_json(devfer_config.model_settings(config, w.model)),
         seed=lambda w: int(w.seed),
@@ -26,7 +26,7 @@ rule grid_point:
         "logs/train/{model}/grid/{point}.log",
     conda:
         "../envs/devfer.yaml"
-    threads: workflow.cores
+    threads: heavy_threads
     params:
         settings=lambda w: as_json(devfer_config.model_settings(config, w.model)),
         seed=config["seed"],
