@@ -134,6 +134,17 @@ def test_adult_lr_change_reruns_no_infant_job(study: Path) -> None:
     assert "age_train" not in out and "faces_shard" not in out
 
 
+def test_grid_fans_out_one_job_per_point(study: Path) -> None:
+    cfg = yaml.safe_load((study / "config.yaml").read_text())
+    out = dry_run(study, cfg, "grid_search")
+    assert out.count("rule grid_point") == 4  # 2 models x (1 lr x 2 dropouts x 1 wd)
+    # The switch: the infant model is retrained with the best grid point, the adult is not.
+    cfg["models"]["infant"]["use_grid_best"] = True
+    out = dry_run(study, cfg)
+    assert "results/models/infant/grid.parquet" in out
+    assert "model=adult, seed" not in out
+
+
 def test_figures_rerun_alone(study: Path) -> None:
     cfg = yaml.safe_load((study / "config.yaml").read_text())
     out = dry_run(study, cfg, "-R", "figures", "figures")
