@@ -37,7 +37,8 @@ wildcard_constraints:
 
 def heavy_threads(wildcards):
     """Training and inference jobs take every core Snakemake was given, one job at a time:
-    two multi-threaded torch jobs sharing a few cores run slower than one after the other."""
+    two multi-threaded torch jobs sharing a few cores run slower than one after the other.
+    """
     try:
         return workflow.cores
     except WorkflowError:  # no --cores: a report or a dry listing, nothing runs
