@@ -159,6 +159,13 @@ def test_growth_and_ageing_are_monotone(identity: Identity) -> None:
     assert old["jowls"] > mid["jowls"]
 
 
+def test_growth_separates_every_childhood_group(identity: Identity) -> None:
+    # Growth must still change between group centres up to the teens (not saturate by 10 y).
+    growth = [morphology(a, identity)["growth"] for a in (2.0, 6.0, 10.5, 15.5)]
+    assert np.all(np.diff(growth) >= 0.1), growth
+    assert morphology(20.0, identity)["growth"] == pytest.approx(1.0)
+
+
 # --- rendering --------------------------------------------------------------------------------
 
 
@@ -231,6 +238,33 @@ def test_drawn_au_is_the_scaled_config_without_jitter(identity: Identity) -> Non
     np.testing.assert_allclose(half.au, 0.5 * cfg, atol=1e-12)
     jittered = render_face(30.0, "happy", identity, np.random.default_rng(0), au_jitter=0.1)
     assert not np.allclose(jittered.au, cfg)
+
+
+def test_expressiveness_scales_feature_displacement_not_the_recorded_au(
+    identity: Identity,
+) -> None:
+    def happy(gain: float):
+        return render_face(
+            30.0, "happy", identity, np.random.default_rng(0), pose=Pose(), au_jitter=0.0,
+            expressiveness=gain,
+        )  # fmt: skip
+
+    def neutral(gain: float):
+        return render_face(
+            30.0, "neutral", identity, np.random.default_rng(0), pose=Pose(), au_jitter=0.0,
+            expressiveness=gain,
+        )  # fmt: skip
+
+    # The adult neutral face has every AU at 0: the gain has nothing to scale.
+    np.testing.assert_array_equal(np.asarray(neutral(1.0).image), np.asarray(neutral(2.0).image))
+    # A smile lifts the mouth corners (landmarks 3, 4) above their neutral height; doubling
+    # the gain doubles the lift, while the AU vector on record stays the drawn one.
+    rest = neutral(1.0).landmarks[3:, 1]
+    lift1 = rest - happy(1.0).landmarks[3:, 1]
+    lift2 = rest - happy(2.0).landmarks[3:, 1]
+    assert np.all(lift1 > 0)
+    np.testing.assert_allclose(lift2, 2.0 * lift1, rtol=1e-6)
+    np.testing.assert_array_equal(happy(1.0).au, happy(2.0).au)
 
 
 def test_expressions_change_the_face_region(identity: Identity) -> None:

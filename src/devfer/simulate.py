@@ -115,6 +115,7 @@ def _render_all(plan: pd.DataFrame, sim: Mapping[str, Any], seed: int, name: str
                 steepness=sim["steepness"],
                 infant_similarity=sim["infant_similarity"],
                 au_jitter=sim["au_jitter"],
+                expressiveness=sim["expressiveness"],
             )
         )
     return [(identities[s], r) for s, r in zip(plan["subject"], rendered, strict=True)]
