@@ -113,3 +113,22 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path) -> Non
         assert torch.equal(best_a[key], best_b[key]), key
     assert torch.equal(loss_a.centres, loss_b.centres)
     assert hist_a.drop(columns="seconds").equals(hist_b.drop(columns="seconds"))
+
+
+def test_stretch_augment_changes_the_aspect_of_a_square_and_nothing_else() -> None:
+    import torch
+
+    from devfer.data import augment_batch
+
+    x = torch.zeros(64, 3, 40, 40)
+    x[:, :, 12:28, 12:28] = 1.0  # a centred 16 x 16 square
+    plain = {"flip": False, "rotation": 0, "scale": [1.0, 1.0], "color": 0.0}
+    assert torch.equal(augment_batch(x, plain), x)
+    out = augment_batch(x, {**plain, "stretch": 0.25}, torch.Generator().manual_seed(0))
+    on = out[:, 0] > 0.5
+    width = on.any(dim=1).sum(dim=1).float()  # columns the square covers
+    height = on.any(dim=2).sum(dim=1).float()
+    aspect = width / height
+    # Stretched by up to 1.25 either way: both wider and taller squares occur, none beyond.
+    assert aspect.max() > 1.1 and aspect.min() < 1 / 1.1
+    assert aspect.max() < 1.25**1.0 * 1.15 and aspect.min() > 1 / (1.25 * 1.15)

@@ -89,7 +89,7 @@ def normalise(x: torch.Tensor) -> torch.Tensor:
 def augment_batch(
     x: torch.Tensor, cfg: Mapping[str, Any], generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Flip, small rotation, random resized crop and colour jitter, per image, in one pass.
+    """Flip, small rotation, random resized crop, stretch and colour jitter, per image, in one pass.
 
     x is (N, 3, H, W) in [0, 1]. Geometry is one affine_grid/grid_sample call for the batch.
     """
@@ -107,11 +107,20 @@ def augment_batch(
     flip = torch.where(
         torch.rand(n, generator=generator) < (0.5 if cfg.get("flip") else 0.0), -1.0, 1.0
     )
+    # Anisotropic stretch: face proportions change with age, so an expression classifier
+    # that must not read age off the face shape is shown every shape (width / height by a).
+    log_stretch = math.log1p(float(cfg.get("stretch", 0.0)))
+    aspect = torch.exp(uniform(-1, 1) * log_stretch)
+    sx, sy = torch.sqrt(aspect), 1.0 / torch.sqrt(aspect)
     cos, sin = torch.cos(angle) * side, torch.sin(angle) * side
     theta = torch.stack(
-        [torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1
+        [
+            torch.stack([cos * flip * sx, -sin * sy, tx], 1),
+            torch.stack([sin * flip * sx, cos * sy, ty], 1),
+        ],
+        1,
     )
-    if bool((angle != 0).any() or (side != 1).any() or (flip != 1).any()):
+    if bool((angle != 0).any() or (side != 1).any() or (flip != 1).any() or log_stretch > 0):
         grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     strength = float(cfg.get("color", 0.0))

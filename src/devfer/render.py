@@ -424,9 +424,9 @@ def morphology(age: float, identity: Identity) -> dict[str, float]:
 
     Pure and smooth in ``age`` so that the simulated age signal is learnable and monotone:
 
-    * ``growth`` (0 at birth, 0.7 at 8 y, 0.92 at 13 y, 1 at 20 y) drives the neotenous -> adult
-      changes: big eyes set low under a big cranium, round face with chubby cheeks, short button
-      nose, small mouth;
+    * ``growth`` (0 at birth, 0.6 at 8 y, 0.83 at 13 y, 0.97 at 18 y, 1 at 22 y) drives the
+      neotenous -> adult changes: big eyes set low under a big cranium, round face with chubby
+      cheeks, short button nose, small mouth;
     * ``puberty`` (centred at 13.5 y) lengthens the jaw, more so in males, and allows stubble;
     * ``senescence`` (from ~22 y, still rising at 70 y) drives greying, wrinkles, folds, eye bags,
       thinner lips, sagging and (for some males) hairline recession, so that adult ages keep
@@ -434,9 +434,9 @@ def morphology(age: float, identity: Identity) -> dict[str, float]:
     """
     age = float(max(age, 0.0))
     male = identity.sex == "male"
-    # Growth keeps changing the face until ~20 y (an exponential saturated by 10 y and left
+    # Growth keeps changing the face until 22 y (an exponential saturated by 10 y and left
     # 8-18 y nearly indistinguishable), so every childhood group has its own proportions.
-    g = 1.0 - (1.0 - min(age, 20.0) / 20.0) ** 2.4
+    g = 1.0 - (1.0 - min(age, 22.0) / 22.0) ** 2
     p = 1.0 / (1.0 + math.exp(-(age - 13.5) / 1.8))
     s = min(4.0 * _softplus((age - 22.0) / 4.0) / 48.0, 1.15)
     fat = 0.7 * math.exp(-age / 3.5) + 0.3 * max(0.0, 1.0 - age / 32.0) ** 1.5
@@ -1378,6 +1378,16 @@ def _paint_shading(sh: _Shading, geo: dict, m: dict[str, float], lx: float) -> N
         sh.blob("dark", cx * 1.05, cy + 0.2, 0.18, 0.06, 0.2 * cr)  # under the raised cheek
         sh.blob("dark", sgn * m["jaw_hw"] * 0.85, geo["chin_y"] - 0.3, 0.1, 0.16, 0.3 * m["jowls"])
         sh.blob("dark", sgn * 0.8 * m["face_hw"], -0.3, 0.12, 0.25, 0.12)  # temples
+    # Ageing as soft shadows (under-eye hollows, folds beside the mouth, hollow cheeks): thin
+    # wrinkle lines vanish in a 64 px crop and on dark skin, broad shadows do not.
+    hollow = _ramp(20.0, 70.0, m["age"]) ** 0.6  # visible from the late twenties
+    for sgn in (-1.0, 1.0):
+        ex = sgn * m["eye_dx"]
+        sh.blob("dark", ex, eye_h * 1.6 + 0.1, eye_hw * 0.9, 0.05, 0.45 * hollow)
+        sh.blob("dark", sgn * 0.47, 0.5, 0.13, 0.2, 0.35 * hollow)
+        fx = sgn * (geo["nose_hw"] + 0.11)
+        sh.blob("dark", fx, _lerp(geo["nose_y"], m["mouth_y"], 0.6), 0.035, 0.16,
+                0.5 * m["nasolabial"] * g, -sgn * 0.35)  # fmt: skip
     ny, nw = geo["nose_y"], geo["nose_hw"]
     nb = m["nose_bridge"]
     shade_side = -1.0 if lx > 0 else 1.0
