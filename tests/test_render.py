@@ -16,12 +16,14 @@ from devfer.render import (
     INFANT_SPECIFIC,
     Identity,
     Pose,
+    adult_share,
     expression_config,
     expression_weight,
     morphology,
     render_face,
     sample_identity,
     sample_pose,
+    transition_age,
 )
 
 
@@ -36,6 +38,17 @@ def identity() -> Identity:
 def test_expression_weight_is_one_half_at_the_midpoint() -> None:
     assert expression_weight(10.0) == 0.5
     assert expression_weight(4.0, midpoint=4.0, steepness=2.0) == 0.5
+
+
+def test_transition_age_is_where_the_display_is_half_adult() -> None:
+    # Nothing shared: the transition is w's own midpoint.
+    assert transition_age(10.0, 0.8, 0.0) == pytest.approx(10.0)
+    # s = 0.3: 0.3 + 0.7 w = 0.5 at w = 2/7, logit(2/7) = ln(0.4) -> 10 + ln(0.4) / 0.8.
+    age = transition_age(10.0, 0.8, 0.3)
+    assert age == pytest.approx(10.0 + math.log(0.4) / 0.8) and age == pytest.approx(8.8546, 1e-4)
+    assert adult_share(age, 10.0, 0.8, 0.3) == pytest.approx(0.5)
+    # An infant display that is already mostly adult never crosses one half.
+    assert math.isnan(transition_age(10.0, 0.8, 0.6))
 
 
 def test_expression_weight_known_value() -> None:

@@ -39,7 +39,8 @@ def cmd_truth(args: argparse.Namespace) -> None:
     if args.config:
         sim = cfgmod.load_config(args.config)["simulation"]
         args.midpoint, args.steepness = sim["midpoint"], sim["steepness"]
-    stages.truth(args.midpoint, args.steepness, args.out)
+        args.infant_similarity = sim["infant_similarity"]
+    stages.truth(args.midpoint, args.steepness, args.out, args.infant_similarity)
 
 
 def cmd_manifest(args: argparse.Namespace) -> None:
@@ -95,10 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answer-key", required=True, help="per-image truth (Parquet)")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("truth", help="write the true w(age) curve")
-    p.add_argument("--config", help="take midpoint and steepness from this config")
+    p = sub.add_parser("truth", help="write the true w(age) curve and transition age")
+    p.add_argument("--config", help="take the simulation's parameters from this config")
     p.add_argument("--midpoint", type=float, default=10.0)
     p.add_argument("--steepness", type=float, default=0.8)
+    p.add_argument("--infant-similarity", type=float, default=0.3)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_truth)
 

@@ -220,6 +220,36 @@ def expression_weight(
     return float(w) if w.ndim == 0 else w
 
 
+def adult_share(
+    age: float | np.ndarray,
+    midpoint: float = 10.0,
+    steepness: float = 0.8,
+    infant_similarity: float = 0.3,
+) -> float | np.ndarray:
+    """Share of the adult prototype in the displayed configuration: ``s + (1 - s) * w(age)``.
+
+    The infant configuration already holds ``s = infant_similarity`` of the adult one (see
+    :func:`expression_config`), so the display is half adult-like before ``w`` reaches 0.5.
+    """
+    return infant_similarity + (1.0 - infant_similarity) * expression_weight(
+        age, midpoint, steepness
+    )
+
+
+def transition_age(
+    midpoint: float = 10.0, steepness: float = 0.8, infant_similarity: float = 0.3
+) -> float:
+    """The true transition: the age at which the display is half adult-like.
+
+    Solves ``adult_share(age) = 0.5``: ``midpoint + logit((0.5 - s) / (1 - s)) / steepness``,
+    which is ``midpoint`` itself only when ``s = 0``. NaN when ``s >= 0.5`` (never below half).
+    """
+    if infant_similarity >= 0.5:
+        return float("nan")
+    w = (0.5 - infant_similarity) / (1.0 - infant_similarity)
+    return float(midpoint + math.log(w / (1.0 - w)) / steepness)
+
+
 def expression_config(
     expression: str,
     age: float,

@@ -27,7 +27,13 @@ from PIL import Image
 
 from devfer import CLASSES
 from devfer.progress import bar
-from devfer.render import expression_weight, render_face, sample_identity
+from devfer.render import (
+    adult_share,
+    expression_weight,
+    render_face,
+    sample_identity,
+    transition_age,
+)
 
 # Folder names of the TIF-like set: deliberately not all canonical, so the alias
 # mapping is exercised the way real folder names exercise it.
@@ -254,14 +260,20 @@ def _subject_names(fmt: str, plan: pd.DataFrame) -> list[str]:
     return [f"utk{s:05d}" for s in plan["subject"]]
 
 
-def truth_curve(midpoint: float, steepness: float, step: float = 0.1) -> pd.DataFrame:
-    """The true developmental curve w(age) on a grid, with the parameters beside it."""
+def truth_curve(
+    midpoint: float, steepness: float, infant_similarity: float = 0.0, step: float = 0.1
+) -> pd.DataFrame:
+    """The true developmental curve on a grid: w(age), the adult share of the display and
+    the true transition age (where that share is one half), with the parameters beside it."""
     age = np.round(np.arange(0.0, 70.0 + step / 2, step), 6)
     return pd.DataFrame(
         {
             "age": age,
             "w": expression_weight(age, midpoint, steepness),
+            "adult_share": adult_share(age, midpoint, steepness, infant_similarity),
             "midpoint": midpoint,
             "steepness": steepness,
+            "infant_similarity": infant_similarity,
+            "transition_age": transition_age(midpoint, steepness, infant_similarity),
         }
     )

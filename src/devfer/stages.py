@@ -58,12 +58,14 @@ def simulate(settings: Mapping[str, Any], dataset: str, out_dir: str, answer_key
     log.info("simulated %d images of %s into %s", len(truth), dataset, out_dir)
 
 
-def truth(midpoint: float, steepness: float, out: str) -> None:
+def truth(midpoint: float, steepness: float, out: str, infant_similarity: float = 0.0) -> None:
     from devfer.provenance import write_table
     from devfer.simulate import truth_curve
 
-    settings = {"midpoint": midpoint, "steepness": steepness}
-    write_table(truth_curve(midpoint, steepness), out, "simulate", settings)
+    settings = {"midpoint": midpoint, "steepness": steepness,
+                "infant_similarity": infant_similarity}  # fmt: skip
+    curve = truth_curve(midpoint, steepness, infant_similarity)
+    write_table(curve, out, "simulate", settings)
 
 
 def manifest(
@@ -153,7 +155,7 @@ def run_rule(smk: Any) -> None:
         if rule == "simulate":
             simulate(json.loads(params.settings), smk.wildcards.sim, out.images, out.answer_key)
         elif rule == "simulation_truth":
-            truth(params.midpoint, params.steepness, out[0])
+            truth(params.midpoint, params.steepness, out[0], params.infant_similarity)
         elif rule == "manifest":
             manifest(json.loads(params.settings), out.manifest, out.qc, params.image_cache)
         elif rule == "faces_shard":
@@ -621,7 +623,11 @@ def statistics(
     cross = pd.read_parquet(cross_group_path)
     truth = None
     if truth_path:
-        truth = float(pd.read_parquet(truth_path)["midpoint"].iloc[0])
+        curve = pd.read_parquet(truth_path)
+        # The age at which the display is half adult-like (w's midpoint only if the infant
+        # configuration shares nothing with the adult one); older truth tables lack it.
+        column = "transition_age" if "transition_age" in curve else "midpoint"
+        truth = float(curve[column].iloc[0])
     # The group-level sensitivity needs group accuracies without the boundary images.
     near = away_from_boundaries(scored, settings["boundaries"], ev["boundary_margin"])
     mix = reference_mix(near, ev["reference_mix"])

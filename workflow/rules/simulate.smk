@@ -26,5 +26,6 @@ rule simulation_truth:
     params:
         midpoint=config.get("simulation", {}).get("midpoint", 10.0),
         steepness=config.get("simulation", {}).get("steepness", 0.8),
+        infant_similarity=config.get("simulation", {}).get("infant_similarity", 0.3),
     script:
         "../scripts/run_stage.py"
