@@ -11,6 +11,7 @@ from devfer.stats import (
     balanced_accuracy,
     cluster_bootstrap_ci,
     cohen_kappa,
+    crossover_age,
     decide_trajectory,
     fit_published_table,
     four_param_logistic,
@@ -239,6 +240,50 @@ def test_four_param_logistic_recovers_midpoint(direction: int) -> None:
     assert np.sign(fit["scale"]) == direction
     assert fit["lower"] == pytest.approx(0.3, abs=0.05)
     assert fit["upper"] == pytest.approx(0.8, abs=0.05)
+
+
+def _crossover_data(concordant: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """1,000 discordant images per age, a share q = 0.2 + 0.7 expit(age - 8) of them right
+    only for the adult model, plus `concordant` images per age that both models get right
+    and as many that both get wrong."""
+    ages, infant, adult = [], [], []
+    for age in range(2, 16, 2):
+        k = round(1000 * (0.2 + 0.7 * float(expit(age - 8))))
+        ages += [age] * (1000 + 2 * concordant)
+        adult += [1] * k + [0] * (1000 - k) + [1] * concordant + [0] * concordant
+        infant += [0] * k + [1] * (1000 - k) + [1] * concordant + [0] * concordant
+    return np.array(ages, float), np.array(infant, float), np.array(adult, float)
+
+
+def test_crossover_age_where_the_accuracies_are_equal() -> None:
+    # Equal accuracies <=> as many images only the adult model gets right as only the infant
+    # model does: q = 1/2 <=> expit(age - 8) = 3/7 <=> age = 8 + ln(3/4) = 7.712 (not the
+    # curve's midpoint, 8).
+    age, infant, adult = _crossover_data(concordant=0)
+    fit = crossover_age(age, infant, adult, n_boot=0)
+    assert fit["estimate"] == pytest.approx(8 + math.log(0.75), abs=0.03)
+    assert fit["n_discordant"] == 7000
+    # Images both models get right or both get wrong carry no information on the crossing.
+    more = crossover_age(*_crossover_data(concordant=300), n_boot=0)
+    assert more["estimate"] == pytest.approx(fit["estimate"], abs=1e-6)
+    assert more["n"] == 7 * 1600
+    # Swapping the models finds the same age.
+    swapped = crossover_age(age, adult, infant, n_boot=0)["estimate"]
+    assert swapped == pytest.approx(fit["estimate"], abs=1e-3)
+
+
+def test_crossover_age_interval_and_no_crossing() -> None:
+    rng = np.random.default_rng(11)
+    age = rng.uniform(0, 20, 3000)
+    infant = (rng.random(3000) < 0.6 - 0.3 * expit(age - 9)).astype(float)
+    adult = (rng.random(3000) < 0.3 + 0.3 * expit(age - 9)).astype(float)
+    fit = crossover_age(age, infant, adult, rng.integers(0, 600, 3000), n_boot=100, seed=1)
+    assert fit["ci_low"] < 9 < fit["ci_high"]
+    assert abs(fit["estimate"] - 9) < 1
+    assert "clusters" in fit["method"]
+    always_better = crossover_age(age, np.zeros(3000), (age > -1).astype(float), n_boot=10)
+    assert math.isnan(always_better["estimate"])
+    assert always_better["reason"]
 
 
 def test_peak_age() -> None:

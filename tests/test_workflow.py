@@ -107,6 +107,7 @@ def test_later_stage_tables(study: Path) -> None:
     assert want <= set(cross.columns)
     transition = pd.read_parquet(study / "results/stats/transition.parquet")
     assert {"model", "estimate", "ci_low", "ci_high", "truth"} <= set(transition.columns)
+    assert set(transition["model"]) == {"infant", "adult", "infant_vs_adult"}
     # Half adult-like where 0.3 + 0.7 w = 0.5: 10 + ln(0.4) / 0.8 = 8.8546 years.
     assert transition["truth"].to_numpy() == pytest.approx(8.8546, abs=1e-4)
     for name in ("accuracy_by_group", "confusion_matrices", "transition", "training_curves"):

@@ -416,6 +416,7 @@ _FIT_LABELS = {
     "quadratic": "Quadratic",
     "spline": "Natural spline",
     "logistic4": "4-parameter logistic",
+    "crossover": "Crossover: adult model overtakes infant model",
 }
 
 
@@ -1031,6 +1032,10 @@ def transition_plot(transition: pd.DataFrame, *, interval_label: str = "95% CI")
     )
     df = transition.copy()
     df["model"] = df["model"].astype(str)
+    # Panels by estimator, in table order, titled by the method's head ("crossover: ..."
+    # -> "Crossover"); the CI details stay in the table.
+    head = df["method"].astype(str).str.split(";").str[0].str.split(":").str[0]
+    df["estimator"] = _ordered(head.map(_fit_label), list(dict.fromkeys(head.map(_fit_label))))
     models = _model_levels(df["model"])
     axis_order = list(reversed(models))  # first model on top
     df["model"] = _ordered(df["model"], axis_order)
@@ -1088,8 +1093,8 @@ def transition_plot(transition: pd.DataFrame, *, interval_label: str = "95% CI")
             )
         )
     )
-    if df["method"].nunique() > 1:
-        p += facet_wrap("method", ncol=1, labeller=_fit_label)
+    if df["estimator"].nunique() > 1:
+        p += facet_wrap("estimator", ncol=1, scales="free_y")
     return p
 
 
@@ -1245,7 +1250,8 @@ def render_all(
             min(230, 20 + 42 * n_models),
         )
     if "transition" in t:
-        n_rows = t["transition"]["model"].nunique() * t["transition"]["method"].nunique()
+        estimators = t["transition"]["method"].astype(str).str.split(";").str[0].nunique()
+        n_rows = len(t["transition"]) + 2 * (estimators - 1)  # rows plus panel strips
         save(
             transition_plot(t["transition"]),
             "transition",

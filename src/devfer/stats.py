@@ -927,6 +927,35 @@ def _fpl_fit(
     return best
 
 
+def _fpl_setup(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Box constraints (lo, hi) and starting points of a four-parameter logistic fit.
+
+    The midpoint is kept inside the observed ages (outside them it is not identified) and
+    |rate| at most 100 / age span; the starts spread over the age range in both directions,
+    so a falling curve is not fitted as a rising one stuck at a local optimum.
+    """
+    amin, amax = float(a.min()), float(a.max())
+    if amax <= amin:
+        raise ValueError("age must vary")
+    span = amax - amin
+    max_rate = 100 / span
+    lo = np.array([-12.0, -12.0, amin, -max_rate])
+    hi = np.array([12.0, 12.0, amax, max_rate])
+    q20, q80 = np.quantile(a, [0.2, 0.8])
+    young = float(y[a <= q20].mean())
+    old = float(y[a >= q80].mean())
+    lo0 = float(np.clip(min(young, old) - 0.02, 0.01, 0.97))
+    hi0 = float(np.clip(max(young, old) + 0.02, lo0 + 0.01, 0.99))
+    t1 = special.logit(lo0)
+    t2 = special.logit(np.clip((hi0 - lo0) / (1 - lo0), 0.01, 0.99))
+    starts = [
+        np.array([t1, t2, m, sgn * 10 / span])
+        for m in np.quantile(a, [0.2, 0.35, 0.5, 0.65, 0.8])
+        for sgn in (1.0, -1.0)
+    ]
+    return lo, hi, starts
+
+
 def four_param_logistic(
     age: Any,
     correct: Any,
@@ -958,27 +987,8 @@ def four_param_logistic(
     converged, n.
     """
     a, y, codes, n_cl = _as_age_correct(age, correct, clusters)
-    amin, amax = float(a.min()), float(a.max())
-    if amax <= amin:
-        raise ValueError("age must vary")
-    span = amax - amin
-    max_rate = 100 / span
-    lo = np.array([-12.0, -12.0, amin, -max_rate])
-    hi = np.array([12.0, 12.0, amax, max_rate])
-    q20, q80 = np.quantile(a, [0.2, 0.8])
-    young = float(y[a <= q20].mean())
-    old = float(y[a >= q80].mean())
-    lo0 = float(np.clip(min(young, old) - 0.02, 0.01, 0.97))
-    hi0 = float(np.clip(max(young, old) + 0.02, lo0 + 0.01, 0.99))
-    t1 = special.logit(lo0)
-    t2 = special.logit(np.clip((hi0 - lo0) / (1 - lo0), 0.01, 0.99))
-    # Starts across the age range and both directions, so a falling curve is not fitted
-    # as a rising one stuck at a local optimum.
-    starts = [
-        np.array([t1, t2, m, sgn * 10 / span])
-        for m in np.quantile(a, [0.2, 0.35, 0.5, 0.65, 0.8])
-        for sgn in (1.0, -1.0)
-    ]
+    lo, hi, starts = _fpl_setup(a, y)
+    amin, amax, max_rate = float(a.min()), float(a.max()), float(hi[3])
     theta, ll, ok = _fpl_fit(a, y, np.ones_like(y), starts, lo, hi)
     lower, upper, mid, rate = _fpl_unpack(theta)
 
@@ -1014,6 +1024,82 @@ def four_param_logistic(
         out["method"] = (
             f"maximum likelihood (Bernoulli); percentile bootstrap CI ({n_boot} x {unit})"
         )
+    return out
+
+
+def _fpl_crossing(theta: np.ndarray, level: float, amin: float, amax: float) -> float:
+    """Age at which a fitted four-parameter logistic equals `level`; NaN when it never does
+    inside [amin, amax]."""
+    lower, upper, mid, rate = _fpl_unpack(theta)
+    if rate == 0 or not lower < level < upper:
+        return math.nan
+    x = mid + float(special.logit((level - lower) / (upper - lower))) / rate
+    return x if amin <= x <= amax else math.nan
+
+
+def crossover_age(
+    age: Any,
+    first_correct: Any,
+    second_correct: Any,
+    clusters: Any | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Age at which the second model's accuracy overtakes the first's, on the same images.
+
+    Paired, from the discordant images (exactly one of the two models right):
+    P(second right) - P(first right) = P(discordant) * (2 q - 1) with
+    q = P(second right | discordant), so the two accuracies are equal exactly where q = 1/2,
+    whatever the images' difficulty. q(age) is fitted as a four-parameter logistic
+    (maximum likelihood) and the crossover is the age where it reaches 1/2; NaN with a
+    reason when it does not inside the observed ages. CI: percentile over `n_boot`
+    bootstrap resamples (of clusters when given, else of images); resamples without a
+    crossing are left out and counted in `boot_share_crossing`.
+
+    Returns estimate, ci_low, ci_high, n (images), n_discordant, q_young / q_old (fitted
+    q at the youngest / oldest discordant age), boot_share_crossing, method, reason.
+    """
+    first = np.asarray(first_correct, dtype=float)
+    second = np.asarray(second_correct, dtype=float)
+    if first.shape != second.shape:
+        raise ValueError("first_correct and second_correct must have the same length")
+    age = np.asarray(age, dtype=float)
+    keep = np.isfinite(age) & np.isfinite(first) & np.isfinite(second)
+    cl = None if clusters is None else np.asarray(clusters, dtype=object)[keep]
+    a, y1, _, _ = _as_age_correct(age[keep], first[keep], None)
+    _, y2, codes, n_cl = _as_age_correct(age[keep], second[keep], cl)
+    disc = y1 != y2
+    out: dict[str, Any] = {
+        "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": len(a),
+        "n_discordant": int(disc.sum()), "q_young": math.nan, "q_old": math.nan,
+        "boot_share_crossing": math.nan, "reason": "",
+        "method": "paired crossover: 4PL of P(second right | discordant) = 1/2",
+    }  # fmt: skip
+    ad, yd = a[disc], y2[disc]
+    if len(ad) < 10 or ad.max() <= ad.min() or yd.min() == yd.max():
+        out["reason"] = "too few discordant images, or one model right on all of them"
+        return out
+    lo, hi, starts = _fpl_setup(ad, yd)
+    amin, amax = float(ad.min()), float(ad.max())
+    theta = _fpl_fit(ad, yd, np.ones_like(yd), starts, lo, hi)[0]
+    lower, upper, mid, rate = _fpl_unpack(theta)
+    q = lower + (upper - lower) * special.expit(rate * (np.array([amin, amax]) - mid))
+    out["q_young"], out["q_old"] = float(q[0]), float(q[1])
+    out["estimate"] = _fpl_crossing(theta, 0.5, amin, amax)
+    if math.isnan(out["estimate"]):
+        out["reason"] = "the two accuracies do not cross inside the observed ages"
+        return out
+    if n_boot > 0:
+        rng = np.random.default_rng(seed)
+        crossings = np.empty(n_boot)
+        for b in range(n_boot):
+            w = _boot_weights(codes, n_cl, rng)[disc]
+            crossings[b] = _fpl_crossing(_fpl_fit(ad, yd, w, [theta], lo, hi)[0], 0.5, amin, amax)
+        out["ci_low"], out["ci_high"] = _percentile_ci(crossings, level)
+        out["boot_share_crossing"] = float(np.isfinite(crossings).mean())
+        unit = "clusters" if clusters is not None else "images"
+        out["method"] += f"; percentile bootstrap CI ({n_boot} x {unit})"
     return out
 
 

@@ -59,7 +59,7 @@ def pretty(name: Any) -> str:
 def model_label(model: Any) -> str:
     """'infant' -> 'Infant model': the models share names with age groups, so say which is which."""
     text = pretty(model)
-    if re.search(r"model|estimator|net|classifier", text, flags=re.IGNORECASE):
+    if re.search(r"model|estimator|net|classifier|\bvs\b", text, flags=re.IGNORECASE):
         return text
     return f"{text} model"
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from devfer.stats import (
+    crossover_age,
     decide_trajectory,
     four_param_logistic,
     group_trend,
@@ -168,6 +169,8 @@ def analyse(
                     "margin_years": boundary_margin,
                 }
             )
+    if {"infant", "adult"} <= set(predictions["model"]):
+        transitions.append(crossover_row(predictions, truth, n_boot, seed))
     curve_columns = ["model", "fit", "age", "accuracy", "ci_low", "ci_high"]
     return {
         "trend_fits": pd.concat(fits, ignore_index=True)[FIT_COLUMNS],
@@ -237,4 +240,50 @@ def _transition_row(
         "peak_ci_low": peak["ci_low"],
         "peak_ci_high": peak["ci_high"],
         "peak_note": peak.get("reason", ""),
+        "note": "midpoint on a constraint (age-range end or steepest slope): the curve changes "
+        "at the edge of the data; see the breakpoint"
+        if four["at_bound"]
+        else "",
     }
+
+
+#: `model` of the transition row that compares the two models rather than fitting one.
+CROSSOVER = "infant_vs_adult"
+
+
+def paired_images(predictions: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
+    """One row per image (and seed) scored by both models: age, cluster, correct_{model}."""
+    keys = ["image_id", "seed"] if "seed" in predictions else ["image_id"]
+    parts = []
+    for model in (first, second):
+        part = image_level(predictions, model)[[*keys, "age", "cluster", "correct"]]
+        parts.append(part.rename(columns={"correct": f"correct_{model}"}))
+    return parts[0].merge(parts[1].drop(columns=["age", "cluster"]), on=keys)
+
+
+def crossover_row(
+    predictions: pd.DataFrame, truth: float | None, n_boot: int, seed: int
+) -> dict[str, Any]:
+    """Transition row of the age at which the adult model overtakes the infant model.
+
+    Where a display is half infant-like and half adult-like, two models equally good on
+    their own kind of face are equally right about it, so the crossover estimates the same
+    quantity as each model's midpoint while cancelling what both models share (image
+    difficulty, face shape read by both).
+    """
+    pairs = paired_images(predictions, "infant", "adult")
+    fit = crossover_age(pairs["age"], pairs["correct_infant"], pairs["correct_adult"],
+                        pairs["cluster"], n_boot=n_boot, seed=seed)  # fmt: skip
+    row = _transition_row(CROSSOVER, {}, {}, {}, truth)
+    row.update(
+        estimate=fit["estimate"],
+        ci_low=fit["ci_low"],
+        ci_high=fit["ci_high"],
+        method="crossover: age at which the adult model overtakes the infant model; "
+        + fit["method"],
+        direction="rising",
+        at_bound=False,
+        peak_note="",
+        note=fit["reason"],
+    )
+    return row
