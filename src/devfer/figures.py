@@ -1015,6 +1015,11 @@ def training_curves(histories: pd.DataFrame) -> ggplot:
 # --------------------------------------------------------------------------------------------
 
 
+def _estimators(method: pd.Series) -> pd.Series:
+    """Estimator of each transition row: its method's head ("crossover: ...; CI" -> "crossover")."""
+    return method.astype(str).str.split(";").str[0].str.split(":").str[0]
+
+
 def transition_plot(transition: pd.DataFrame, *, interval_label: str = "95% CI") -> ggplot:
     """Estimated transition age per model with its interval, and the true age where known.
 
@@ -1032,10 +1037,9 @@ def transition_plot(transition: pd.DataFrame, *, interval_label: str = "95% CI")
     )
     df = transition.copy()
     df["model"] = df["model"].astype(str)
-    # Panels by estimator, in table order, titled by the method's head ("crossover: ..."
-    # -> "Crossover"); the CI details stay in the table.
-    head = df["method"].astype(str).str.split(";").str[0].str.split(":").str[0]
-    df["estimator"] = _ordered(head.map(_fit_label), list(dict.fromkeys(head.map(_fit_label))))
+    # Panels by estimator, in table order; the CI details stay in the table.
+    labels = _estimators(df["method"]).map(_fit_label)
+    df["estimator"] = _ordered(labels, list(dict.fromkeys(labels)))
     models = _model_levels(df["model"])
     axis_order = list(reversed(models))  # first model on top
     df["model"] = _ordered(df["model"], axis_order)
@@ -1250,7 +1254,7 @@ def render_all(
             min(230, 20 + 42 * n_models),
         )
     if "transition" in t:
-        estimators = t["transition"]["method"].astype(str).str.split(";").str[0].nunique()
+        estimators = _estimators(t["transition"]["method"]).nunique()
         n_rows = len(t["transition"]) + 2 * (estimators - 1)  # rows plus panel strips
         save(
             transition_plot(t["transition"]),

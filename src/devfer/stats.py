@@ -1083,8 +1083,7 @@ def crossover_age(
     lo, hi, starts = _fpl_setup(ad, yd)
     amin, amax = float(ad.min()), float(ad.max())
     theta = _fpl_fit(ad, yd, np.ones_like(yd), starts, lo, hi)[0]
-    lower, upper, mid, rate = _fpl_unpack(theta)
-    q = lower + (upper - lower) * special.expit(rate * (np.array([amin, amax]) - mid))
+    q = _fpl_curve(theta, np.array([amin, amax]))[0]
     out["q_young"], out["q_old"] = float(q[0]), float(q[1])
     out["estimate"] = _fpl_crossing(theta, 0.5, amin, amax)
     if math.isnan(out["estimate"]):
