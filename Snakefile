@@ -21,6 +21,7 @@ include: "workflow/rules/faces.smk"
 include: "workflow/rules/ages.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/stats.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from devfer import CLASSES
-from devfer.render import render_face, sample_identity
+from devfer.simulate import render_face, sample_identity
 
 
 def rendered_faces(out: Path, n: int, size: int = 128, seed: int = 0) -> list[Path]:

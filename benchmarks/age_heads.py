@@ -18,13 +18,14 @@ import numpy as np
 import torch
 
 from devfer import CLASSES
-from devfer.ages import AgeHead, bucket, parse_groups
-from devfer.align import similarity_transform, template, warp
+from devfer.ages.estimator import AgeHead
+from devfer.ages.groups import bucket, parse_groups
+from devfer.backbones import create_backbone
 from devfer.config import load_config
 from devfer.data import FaceBatches, normalise, to_float
-from devfer.models import create_backbone
-from devfer.render import render_face, sample_identity
-from devfer.train import TrainSettings, fit
+from devfer.faces.align import similarity_transform, template, warp
+from devfer.simulate import render_face, sample_identity
+from devfer.train.loop import TrainSettings, fit
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,9 +10,9 @@ import time
 
 import torch
 
-from devfer.ages import AgeHead
-from devfer.models import create_backbone
-from devfer.train import pick_device
+from devfer.ages.estimator import AgeHead
+from devfer.backbones import create_backbone
+from devfer.device import pick_device
 
 
 def rate(fn, n_images: int, repeats: int, device: torch.device) -> float:

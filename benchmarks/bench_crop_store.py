@@ -21,9 +21,9 @@ import torch
 from _common import rendered_faces
 from PIL import Image
 
-from devfer.align import similarity_transform, template, warp
-from devfer.faces import Detector, align_rows
-from devfer.imageio import load_rgb
+from devfer.faces.align import similarity_transform, template, warp
+from devfer.faces.detect import Detector, align_rows
+from devfer.faces.imageio import load_rgb
 
 
 def timed(label: str, n: int, fn) -> float:

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from _common import rendered_faces
 
-from devfer.faces import Detector, align_rows
+from devfer.faces.detect import Detector, align_rows
 
 
 def main() -> None:

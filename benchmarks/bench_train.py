@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from devfer.data import FaceBatches, crops_tensor
-from devfer.expression import CombinedDistanceLoss, ExpressionNet
-from devfer.train import pick_device
+from devfer.device import pick_device
+from devfer.train.expression import CombinedDistanceLoss, ExpressionNet
 
 AUGMENT = {"flip": True, "rotation": 8, "scale": [0.85, 1.0], "color": 0.15}
 

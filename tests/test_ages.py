@@ -4,18 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from devfer.ages import (
-    AgeHead,
-    bucket,
-    estimator_metrics,
-    known_age_rows,
-    parse_groups,
-    predict_ages,
-    soft_targets,
-)
+from devfer.ages.estimator import AgeHead, predict_ages, soft_targets
+from devfer.ages.groups import bucket, known_age_rows, parse_groups
+from devfer.ages.metrics import estimator_metrics
+from devfer.backbones import WeightsError, create_backbone
 from devfer.data import FaceBatches
-from devfer.models import WeightsError, create_backbone
-from devfer.train import TrainSettings, fit
+from devfer.train.loop import TrainSettings, fit
 
 GROUPS = parse_groups(
     [

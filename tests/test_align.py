@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from devfer.align import (
+from devfer.faces.align import (
     apply_transform,
     box_transform,
     center_transform,

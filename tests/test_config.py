@@ -3,14 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devfer.config import (
-    ConfigError,
-    dataset_options,
-    faces_settings,
-    load_config,
-    simulation_settings,
-    validate_config,
-)
+from devfer.config import ConfigError, check_roots, load_config, settings, validate_config
+from devfer.config.typed import from_params, to_params
+from devfer.train.settings import TrainModelSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,19 +81,54 @@ def test_simulated_dataset_root_and_format() -> None:
     with pytest.raises(ConfigError, match="use format: folder_per_class"):
         validate_config(cfg)
     cfg = load_config(ROOT / "config" / "config.yaml")
-    assert dataset_options(cfg, "tif_sim")["root"] == "results/simulation/tif_sim"
+    assert settings.dataset(cfg, "tif_sim").root == "results/simulation/tif_sim"
 
 
 def test_stage_settings_isolate_datasets() -> None:
     cfg = load_config(ROOT / "config" / "config.yaml")
-    before = simulation_settings(cfg, "tif_sim")
+    before = settings.simulated_dataset(cfg, "tif_sim")
     cfg["simulation"]["datasets"]["utkface_sim"]["n_subjects"] += 1
-    assert simulation_settings(cfg, "tif_sim") == before
+    assert settings.simulated_dataset(cfg, "tif_sim") == before
     # Running with more threads or shards must not re-align anything.
-    faces = faces_settings(cfg, "tif_sim")
+    faces = settings.faces(cfg, "tif_sim")
     cfg["faces"]["threads"] = 8
     cfg["faces"]["shards"] = 9
-    assert faces_settings(cfg, "tif_sim") == faces
+    assert settings.faces(cfg, "tif_sim") == faces
+    # Editing the adult model leaves the infant model's settings alone.
+    infant = settings.train_model(cfg, "infant")
+    cfg["models"]["adult"]["lr"] = 0.1
+    assert settings.train_model(cfg, "infant") == infant
+
+
+def test_settings_round_trip_through_rule_params() -> None:
+    cfg = load_config(ROOT / "config" / "config.yaml")
+    model = settings.train_model(cfg, "adult")
+    params = to_params(model)
+    # Plain data that Snakemake can compare by repr, and the same object back in the script.
+    assert repr(params) == repr(to_params(settings.train_model(cfg, "adult")))
+    assert params["model"]["augment"]["stretch"] == 0.2
+    assert from_params(TrainModelSettings, params) == model
+    assert model.model.age_groups == ("adult",) and model.model.frozen == ("layer1",)
+
+
+def test_grid_points_train_for_the_grid_epochs() -> None:
+    cfg = load_config(ROOT / "config" / "config.yaml")
+    cfg["models"]["infant"]["use_grid_best"] = False  # the grid's epochs apply regardless
+    assert settings.grid_point(cfg, "infant").grid_epochs == 8
+    assert settings.train_model(cfg, "infant").grid_epochs is None
+    points = settings.grid(cfg).points
+    assert len(points) == 4 and {p.lr for p in points} == {0.0005, 0.002}
+
+
+def test_missing_dataset_root_names_the_key(tmp_path: Path) -> None:
+    cfg = validate_config(
+        {"datasets": {"tif": {"format": "folder_per_class", "root": str(tmp_path / "nowhere"),
+                              "age_source": 0.67}}}
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match=r"'datasets\.tif\.root' is '.*nowhere', which does"):
+        check_roots(cfg)
+    (tmp_path / "nowhere").mkdir()
+    check_roots(cfg)
 
 
 def test_estimated_ages_need_an_age_dataset() -> None:

@@ -3,8 +3,9 @@ import torch
 import torch.nn.functional as F
 
 from devfer.data import FaceBatches
-from devfer.expression import CombinedDistanceLoss, ExpressionNet, class_balance
-from devfer.train import TrainSettings, fit
+from devfer.train.expression import CombinedDistanceLoss, ExpressionNet, class_balance
+from devfer.train.loop import TrainSettings, fit
+from devfer.train.settings import AugmentSettings
 
 
 def test_lambda_zero_is_plain_cross_entropy() -> None:
@@ -79,7 +80,7 @@ def train_tiny(checkpoint, stop_after=None):
     loss = CombinedDistanceLoss(3, 8, lam=0.01, seed=0)
     settings = TrainSettings(
         epochs=4, batch_size=16, lr=1e-2, monitor="val_accuracy", mode="max", seed=3,
-        augment={"flip": True, "rotation": 5, "scale": [0.8, 1.0], "color": 0.1},
+        augment=AugmentSettings(flip=True, rotation=5, scale=(0.8, 1.0), color=0.1),
     )  # fmt: skip
     train, val = tiny_problem()
     history, best = fit(model, loss.step, train, val, settings, checkpoint, [loss],
@@ -116,15 +117,17 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path) -> Non
 
 
 def test_stretch_augment_changes_the_aspect_of_a_square_and_nothing_else() -> None:
+    from dataclasses import replace
+
     import torch
 
     from devfer.data import augment_batch
 
     x = torch.zeros(64, 3, 40, 40)
     x[:, :, 12:28, 12:28] = 1.0  # a centred 16 x 16 square
-    plain = {"flip": False, "rotation": 0, "scale": [1.0, 1.0], "color": 0.0}
+    plain = AugmentSettings(flip=False, rotation=0, scale=(1.0, 1.0), color=0.0)
     assert torch.equal(augment_batch(x, plain), x)
-    out = augment_batch(x, {**plain, "stretch": 0.25}, torch.Generator().manual_seed(0))
+    out = augment_batch(x, replace(plain, stretch=0.25), torch.Generator().manual_seed(0))
     on = out[:, 0] > 0.5
     width = on.any(dim=1).sum(dim=1).float()  # columns the square covers
     height = on.any(dim=2).sum(dim=1).float()

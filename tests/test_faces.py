@@ -8,9 +8,9 @@ import pytest
 from bad_inputs import BAD_INPUTS
 from PIL import Image
 
-from devfer.align import template
-from devfer.faces import Detector, align_rows, gather, shard_rows
-from devfer.render import Pose, render_face, sample_identity
+from devfer.faces.align import template
+from devfer.faces.detect import Detector, align_rows, gather, shard_rows
+from devfer.simulate import Pose, render_face, sample_identity
 
 pytestmark = pytest.mark.slow
 FACES = {

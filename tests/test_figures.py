@@ -1,9 +1,10 @@
-"""Figures and tables render from small synthetic versions of the workflow's tidy tables.
+"""Figures and tables from small synthetic versions of the workflow's tidy tables.
 
-Every figure is drawn once into tmp_path (PDF and 300-dpi PNG of the requested size), every
-figure function rejects a table with a missing column by naming it, and the tables' Markdown
-and LaTeX carry hand-checked numbers. Warnings are errors here: regenerating figures must
-print nothing.
+The central figures are checked for what they plot (the plotnine object's data, aesthetic
+mappings, facets and layers, with numbers derived from the input frames); every figure is
+drawn once, two are saved as PDF and 300-dpi PNG of the requested size; every figure function
+rejects a table with a missing column by naming it; the tables' Markdown and LaTeX carry
+hand-checked cells. Warnings are errors here: regenerating figures must print nothing.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from plotnine import ggplot
 
 from devfer import CLASSES
 from devfer import figures as F
-from devfer import tables as T
+from devfer.figures import tables as T
+from devfer.figures.labels import MISSING
+from devfer.figures.theme import DPI
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -254,7 +258,7 @@ def tables() -> dict[str, Any]:
 
 
 def expected_px(mm: float) -> int:
-    return round(mm / 25.4 * F.DPI)
+    return round(mm / 25.4 * DPI)
 
 
 def assert_saved(paths: list[Path], width_mm: float, height_mm: float) -> None:
@@ -268,6 +272,22 @@ def assert_saved(paths: list[Path], width_mm: float, height_mm: float) -> None:
         w, h = im.size
     assert abs(w - expected_px(width_mm)) <= 2, (w, expected_px(width_mm))
     assert abs(h - expected_px(height_mm)) <= 2, (h, expected_px(height_mm))
+
+
+def layers(plot: ggplot, geom: str) -> list[Any]:
+    """The plot's layers drawn with `geom` (e.g. 'geom_point'), in drawing order."""
+    return [layer for layer in plot.layers if type(layer.geom).__name__ == geom]
+
+
+def scale(plot: ggplot, aesthetic: str) -> Any:
+    """The scale added for `aesthetic` (plotnine spells colour 'color')."""
+    return next(s for s in plot.scales if aesthetic in s.aesthetics)
+
+
+def categories(values: pd.Series) -> list[str]:
+    """Levels of an ordered categorical: the order plotnine draws axes, legends and facets in."""
+    assert isinstance(values.dtype, pd.CategoricalDtype) and values.cat.ordered
+    return list(values.cat.categories)
 
 
 # Each figure: how to draw it from the tables, and a print size (mm) to save it at.
@@ -300,8 +320,8 @@ FIGURES: dict[str, tuple[Callable[[dict[str, Any]], Any], float, float]] = {
 }
 
 
-@pytest.mark.parametrize("name", list(FIGURES))
-def test_figure_renders_pdf_and_png_at_print_size(
+@pytest.mark.parametrize("name", ["accuracy_by_group", "confusion_matrices"])
+def test_figure_saves_pdf_and_png_at_print_size(
     name: str, tables: dict[str, Any], tmp_path: Path
 ) -> None:
     draw, width, height = FIGURES[name]
@@ -309,6 +329,312 @@ def test_figure_renders_pdf_and_png_at_print_size(
     paths = F.save_figure(draw(tables), tmp_path / "nested" / name, width, height)
     assert_saved(paths, width, height)
     assert plt.get_fignums() == open_before  # the figure was closed
+
+
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_figure_draws_without_warnings(name: str, tables: dict[str, Any]) -> None:
+    """Building and drawing (not only constructing) the plot works and prints nothing."""
+    figure = FIGURES[name][0](tables).draw()
+    try:
+        assert figure.axes
+    finally:
+        plt.close(figure)
+
+
+# --------------------------------------------------------------------------------------------
+# What the central figures plot
+# --------------------------------------------------------------------------------------------
+
+
+def _accuracy(model: str, k: int) -> float:
+    """The accuracy make_tables gives a model on the k-th age group."""
+    return 0.3 + 0.1 * k if model == "adult" else 0.7 - 0.1 * k
+
+
+def test_accuracy_by_group_plots_each_model_and_group_at_its_age(tables: dict[str, Any]) -> None:
+    p = F.accuracy_by_group(tables["cross_group"], tables["trend_curves"], MIDS, groups=GROUPS)
+    assert type(p.facet).__name__ == "facet_null"  # one panel: models share the age axis
+    [points] = layers(p, "geom_point")
+    assert dict(points.mapping) == {
+        "x": "x",
+        "y": "accuracy",
+        "color": "model",
+        "fill": "model",
+        "shape": "model",
+    }
+    d = points._data
+    assert len(d) == len(MODELS) * len(NAMES)
+    assert d.groupby("model", observed=True).size().to_dict() == {"infant": 5, "adult": 5}
+    assert categories(d["model"]) == ["infant", "adult"]
+    k = d["age_group"].map(NAMES.index)
+    expected = [_accuracy(m, i) for m, i in zip(d["model"], k, strict=True)]
+    np.testing.assert_allclose(d["accuracy"], expected)
+    # Groups sit at their midpoint ages, models dodged by 1.2 % of the axis (0 to 1.12 x 30 y).
+    step = 0.012 * 1.12 * MIDS["adult"]
+    offset = np.where(d["model"] == "infant", -step / 2, step / 2)
+    np.testing.assert_allclose(d["x"], d["age_group"].map(MIDS) + offset)
+
+    [bars] = layers(p, "geom_errorbar")
+    assert dict(bars.mapping) == {"x": "x", "ymin": "ci_low", "ymax": "ci_high", "color": "model"}
+    np.testing.assert_allclose(bars._data["ci_low"], bars._data["accuracy"] - 0.05)
+    np.testing.assert_allclose(bars._data["ci_high"], bars._data["accuracy"] + 0.05)
+
+    names = next(lyr for lyr in layers(p, "geom_text") if "label" in lyr.mapping)
+    assert list(names._data["label"]) == [
+        "Infant",
+        "Younger\nchild",
+        "Older\nchild",
+        "Teenager",
+        "Adult",
+    ]
+    assert list(names._data["x"]) == [MIDS[g] for g in NAMES]
+    colour = scale(p, "color")
+    assert list(colour.breaks) == ["infant", "adult"]
+    assert list(colour.labels) == ["Infant model", "Adult model"]
+    assert scale(p, "x").name == "Age (years)" and scale(p, "y").name == "Accuracy (%)"
+
+
+def test_accuracy_by_group_draws_chance_and_boundaries_when_given(tables: dict[str, Any]) -> None:
+    p = F.accuracy_by_group(tables["cross_group"], None, MIDS, groups=GROUPS)
+    assert [lyr._data["xintercept"].item() for lyr in layers(p, "geom_vline")] == [4, 8, 13, 18]
+    [chance] = layers(p, "geom_hline")
+    assert chance._data["yintercept"].item() == pytest.approx(1 / 7, abs=1e-6)
+    assert chance.geom.aes_params["linetype"] == "dashed"
+    notes = [lyr.geom.aes_params.get("label") for lyr in layers(p, "geom_text")]
+    assert "Chance (14.3%)" in notes
+
+    # Chance differs between models: one line each, and a label without a number.
+    cg = tables["cross_group"].copy()
+    cg.loc[cg["model"] == "adult", "chance"] = 0.2
+    p = F.accuracy_by_group(cg, None, MIDS)
+    lines = sorted(lyr._data["yintercept"].item() for lyr in layers(p, "geom_hline"))
+    assert lines == pytest.approx([1 / 7, 0.2], abs=1e-6)
+    assert "Chance" in [lyr.geom.aes_params.get("label") for lyr in layers(p, "geom_text")]
+
+
+def test_accuracy_by_group_leaves_out_what_is_not_given(tables: dict[str, Any]) -> None:
+    cg = tables["cross_group"].assign(chance=math.nan)
+    p = F.accuracy_by_group(cg, None, MIDS)
+    for geom in ("geom_vline", "geom_hline", "geom_line", "geom_ribbon"):
+        assert layers(p, geom) == [], geom
+    [names] = layers(p, "geom_text")  # only the group names, no chance label
+    assert "label" in names.mapping
+    assert {"size"}.isdisjoint(s.aesthetics[0] for s in p.scales)  # no trend legend
+
+
+def test_accuracy_by_group_draws_linear_and_nonlinear_trends(tables: dict[str, Any]) -> None:
+    curves = tables["trend_curves"]
+    p = F.accuracy_by_group(tables["cross_group"], curves, MIDS)
+    [line] = layers(p, "geom_line")
+    assert dict(line.mapping) == {
+        "x": "age",
+        "y": "accuracy",
+        "color": "model",
+        "linetype": "model",
+        "size": "role",
+    }
+    d = line._data
+    # The 4-parameter logistic is preferred; ages run to 1.12 x 30 y, so 0..33 of the grid.
+    assert set(d["fit"]) == {"linear", "logistic4"}
+    assert categories(d["role"]) == ["linear", "nonlinear"]
+    assert categories(d["model"]) == ["infant", "adult"]
+    assert d.groupby(["model", "role"], observed=True).size().tolist() == [34] * 4
+    linear = d.loc[d["fit"] == "linear"]
+    np.testing.assert_allclose(linear["accuracy"], 0.3 + 0.01 * linear["age"])
+    [band] = layers(p, "geom_ribbon")
+    assert dict(band.mapping) == {
+        "x": "age",
+        "ymin": "ci_low",
+        "ymax": "ci_high",
+        "fill": "model",
+        "group": "model",
+    }
+    assert set(band._data["fit"]) == {"logistic4"} and len(band._data) == 2 * 34
+    np.testing.assert_allclose(band._data["ci_low"], band._data["accuracy"] - 0.05)
+    assert list(scale(p, "size").labels) == ["Linear fit", "4-parameter logistic fit"]
+
+    # Another nonlinear fit on request, and a shorter age axis.
+    p = F.accuracy_by_group(tables["cross_group"], curves, MIDS, nonlinear_fit="spline", age_max=20)
+    [line] = layers(p, "geom_line")
+    assert set(line._data["fit"]) == {"linear", "spline"}
+    assert line._data["age"].max() == 20 and len(line._data) == 2 * 2 * 21
+    assert list(scale(p, "size").labels) == ["Linear fit", "Natural spline fit"]
+
+    # No interval on the curves: lines but no band.
+    p = F.accuracy_by_group(tables["cross_group"], curves.assign(ci_low=math.nan), MIDS)
+    assert len(layers(p, "geom_line")) == 1 and layers(p, "geom_ribbon") == []
+    with pytest.raises(ValueError, match="'gam'"):
+        F.accuracy_by_group(tables["cross_group"], curves, MIDS, nonlinear_fit="gam")
+
+
+def _small_confusion() -> pd.DataFrame:
+    """Two models, two groups (listed out of order), two classes; rows sum to 1."""
+    rows = []
+    for m in ("adult", "infant"):
+        for g, k in (("older_child", 1), ("infant", 0)):
+            for label, shares in (
+                ("sad", {"happy": 0.3, "sad": 0.7}),
+                ("happy", {"happy": 0.9, "sad": 0.1}),
+            ):
+                for pred, share in shares.items():
+                    rows.append(
+                        {
+                            "model": m,
+                            "age_group": g,
+                            "group_order": k,
+                            "label": label,
+                            "pred": pred,
+                            "share": share,
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def test_confusion_matrices_facets_models_by_groups_with_share_cells() -> None:
+    p = F.confusion_matrices(_small_confusion())
+    assert dict(p.mapping) == {"x": "pred", "y": "label", "fill": "share"}
+    assert type(p.facet).__name__ == "facet_grid"
+    assert p.facet.rows == ["model"] and p.facet.cols == ["age_group"]
+    d = p.data
+    assert len(d) == 2 * 2 * 4
+    assert categories(d["model"]) == ["infant", "adult"]
+    assert categories(d["age_group"]) == ["infant", "older_child"]  # by group_order
+    assert categories(d["pred"]) == ["happy", "sad"]  # canonical class order
+    assert categories(d["label"]) == ["sad", "happy"]  # reversed: first class on top
+    sums = d.groupby(["model", "age_group", "label"], observed=True)["share"].sum()
+    np.testing.assert_allclose(sums, 1.0)
+    assert dict(zip(d["share"], d["text"], strict=True)) == {
+        0.9: "90",
+        0.1: "10",
+        0.3: "30",
+        0.7: "70",
+    }
+    [tiles] = layers(p, "geom_tile")
+    assert tiles._data is None  # the cells are the plot's own data
+    light, dark = layers(p, "geom_text")  # numbers switch to white on dark cells
+    assert set(light._data["share"]) == {0.1, 0.3} and light.geom.aes_params["color"] != "white"
+    assert set(dark._data["share"]) == {0.9, 0.7} and dark.geom.aes_params["color"] == "white"
+    fill = scale(p, "fill")
+    assert tuple(fill.limits) == (0, 1)
+
+
+def test_confusion_matrices_on_workflow_tables(tables: dict[str, Any]) -> None:
+    conf = tables["confusion"]
+    d = F.confusion_matrices(conf).data
+    assert len(d) == len(conf) == 2 * 3 * len(CLASSES) ** 2
+    assert categories(d["pred"]) == list(CLASSES)
+    assert categories(d["age_group"]) == NAMES[:3]
+    assert list(d["text"]) == [f"{100 * s:.0f}" for s in conf["share"]]
+
+
+def test_transition_plot_shows_estimates_intervals_and_truth(tables: dict[str, Any]) -> None:
+    p = F.transition_plot(tables["transition"])
+    assert type(p.facet).__name__ == "facet_null"  # one method, one panel
+    [bars] = layers(p, "geom_errorbarh")
+    assert dict(bars.mapping) == {
+        "y": "model",
+        "xmin": "ci_low",
+        "xmax": "ci_high",
+        "color": "model",
+    }
+    assert categories(bars._data["model"]) == ["adult", "infant"]  # first model on top
+    cis = {
+        m: (lo, hi) for m, lo, hi in bars._data[["model", "ci_low", "ci_high"]].itertuples(False)
+    }
+    assert cis == {"infant": (4.0, 8.0), "adult": (9.0, 11.5)}
+    estimate, truth = layers(p, "geom_point")
+    assert dict(estimate.mapping) == {
+        "x": "estimate",
+        "y": "model",
+        "color": "model",
+        "shape": "kind",
+    }
+    assert dict(zip(estimate._data["model"], estimate._data["estimate"], strict=True)) == {
+        "infant": 6.0,
+        "adult": 10.2,
+    }
+    assert dict(truth.mapping) == {"x": "truth", "y": "model", "shape": "kind"}
+    assert truth._data[["model", "truth", "kind"]].astype(object).values.tolist() == [
+        ["adult", 10.0, "truth"]
+    ]
+    shape = scale(p, "shape")
+    assert list(shape.breaks) == ["estimate", "truth"]
+    assert list(shape.labels) == ["Estimate (95% CI)", "True transition age"]
+
+
+def test_transition_plot_without_truth_and_with_two_methods(tables: dict[str, Any]) -> None:
+    no_truth = tables["transition"].assign(truth=math.nan)
+    p = F.transition_plot(no_truth, interval_label="90% CI")
+    assert len(layers(p, "geom_point")) == 1
+    assert list(scale(p, "shape").breaks) == ["estimate"]
+    assert list(scale(p, "shape").labels) == ["Estimate (90% CI)"]
+
+    crossover = tables["transition"].assign(method="crossover: adult > infant; bootstrap CI")
+    p = F.transition_plot(pd.concat([tables["transition"], crossover], ignore_index=True))
+    assert type(p.facet).__name__ == "facet_wrap" and p.facet.vars == ["estimator"]
+    [estimate, truth] = layers(p, "geom_point")
+    assert categories(estimate._data["estimator"]) == [
+        "4-parameter logistic",
+        "Crossover: adult model overtakes infant model",
+    ]
+    assert len(truth._data) == 2  # the adult model's truth in both panels
+
+
+def test_training_curves_one_panel_per_model_and_logged_quantity(tables: dict[str, Any]) -> None:
+    p = F.training_curves(tables["histories"])
+    assert dict(p.mapping) == {
+        "x": "epoch",
+        "y": "value",
+        "group": "line",
+        "color": "split",
+        "linetype": "split",
+    }
+    assert type(p.facet).__name__ == "facet_wrap" and p.facet.vars == ["panel"]
+    assert p.facet.free == {"x": True, "y": True}
+    d = p.data
+    panels = [
+        "Infant model: loss",
+        "Infant model: accuracy (%)",
+        "Adult model: loss",
+        "Adult model: accuracy (%)",
+        "Age estimator: loss",
+        "Age estimator: MAE (years)",
+    ]
+    assert categories(d["panel"]) == panels
+    # 2 seeds x 5 epochs x train/val in each panel; NaN columns (MAE of classifiers) dropped.
+    assert d.groupby("panel", observed=True).size().tolist() == [20] * 6
+    assert set(d["line"]) == {"0/train", "0/val", "1/train", "1/val"}
+    assert [type(lyr.geom).__name__ for lyr in p.layers] == ["geom_line"]
+
+    def value(panel: str, split: str, epoch: int) -> float:
+        sel = (d["panel"] == panel) & (d["split"] == split) & (d["epoch"] == epoch)
+        return float(d.loc[sel & (d["seed"] == 0), "value"].item())
+
+    assert value("Infant model: accuracy (%)", "train", 1) == pytest.approx(58.0)  # percent
+    assert value("Adult model: accuracy (%)", "val", 5) == pytest.approx(70.0)
+    assert value("Adult model: loss", "val", 2) == pytest.approx(1.1)
+    assert value("Age estimator: MAE (years)", "train", 4) == pytest.approx(2.5)
+    colour = scale(p, "color")
+    assert list(colour.breaks) == ["train", "val"]
+    assert list(colour.labels) == ["Training", "Validation"]
+
+
+def test_grid_heatmap_outlines_the_selected_configuration(tables: dict[str, Any]) -> None:
+    grid = tables["grid"]
+    p = F.grid_heatmap(grid)
+    assert dict(p.mapping) == {"x": "lr_f", "y": "dropout_f"}
+    assert p.facet.rows == ["model"] and p.facet.cols == ["wd_f"]
+    assert categories(p.data["lr_f"]) == ["1e-4", "1e-3"]
+    assert categories(p.data["wd_f"]) == ["Weight decay 0", "Weight decay 1e-4"]
+    cells, best = layers(p, "geom_tile")
+    assert dict(cells.mapping) == {"fill": "val_accuracy"}
+    assert dict(best.mapping) == {"color": "marker"}
+    chosen = grid.loc[grid["best"]]
+    assert best._data[["model", "lr", "dropout"]].astype(object).values.tolist() == (
+        chosen[["model", "lr", "dropout"]].astype(object).values.tolist()
+    )
+    p = F.grid_heatmap(grid.assign(best=False))
+    assert len(layers(p, "geom_tile")) == 1
 
 
 # Each figure function, the table keyword it validates, and a column it requires.
@@ -446,6 +772,46 @@ def test_latex_escapes_and_uses_booktabs() -> None:
     assert "_" not in tex.replace(r"\_", "").replace("tab:cross_group", "")
 
 
+def test_write_tables_formats_a_hand_made_cross_group_exactly(tmp_path: Path) -> None:
+    """Every character of a tiny table, derived by hand: padding, alignment, escaping."""
+    cross_group = pd.DataFrame(
+        {
+            "model": ["infant", "infant"],
+            "age_group": ["younger_child", "infant"],
+            "group_order": [1, 0],
+            "n": [8, 12],
+            "accuracy": [0.25, 0.5],
+            "ci_low": [math.nan, 0.4],  # no interval: the cell shows the accuracy alone
+            "ci_high": [math.nan, 0.6],
+        }
+    )
+    fits = make_tables()["trend_fits"].iloc[:2]
+    T.write_tables(cross_group, fits, tmp_path)
+    assert (tmp_path / "cross_group.md").read_text(encoding="utf-8") == (
+        "| Age group     |   n |       Infant model |\n"
+        "| ------------- | --: | -----------------: |\n"
+        "| Infant        |  12 | 50.0% [40.0, 60.0] |\n"
+        "| Younger child |   8 |              25.0% |\n"
+    )
+    tex = (tmp_path / "cross_group.tex").read_text(encoding="utf-8").splitlines()
+    assert tex[2] == (
+        r"\caption{Expression recognition accuracy by age group (percent, with confidence"
+        r" interval)}"
+    )
+    assert tex[3:9] == [
+        r"\label{tab:cross_group}",
+        r"\begin{tabular}{lrr}",
+        r"\toprule",
+        r"Age group & n & Infant model \\",
+        r"\midrule",
+        r"Infant & 12 & 50.0\% [40.0, 60.0] \\",
+    ]
+    assert tex[9] == r"Younger child & 8 & 25.0\% \\"
+    trend = (tmp_path / "trend_fits.tex").read_text(encoding="utf-8").splitlines()
+    row = r"Infant model & Group & Quadratic & 100.0 & 110.1 & 4.20 & 1 & 0.040 &  & Nonlinear \\"
+    assert row in trend
+
+
 def test_trend_fit_table_formats_p_and_orders_rows(tables: dict[str, Any]) -> None:
     table = T.trend_fit_table(tables["trend_fits"])
     assert list(table.columns) == [
@@ -463,7 +829,7 @@ def test_trend_fit_table_formats_p_and_orders_rows(tables: dict[str, Any]) -> No
     first = table.iloc[:4]
     assert list(first["Model"]) == ["Infant model"] * 4
     assert list(first["Fit"]) == ["Linear", "Quadratic", "Linear", "Natural spline"]
-    assert list(first["p"]) == [T.MISSING, "0.040", T.MISSING, "< 0.001"]
+    assert list(first["p"]) == [MISSING, "0.040", MISSING, "< 0.001"]
     assert first["AIC"].iloc[0] == "100.0" and first["df"].iloc[1] == "1"
     tex = T.to_latex(table, "Trend fits", "tab:trend")
     assert "$<$ 0.001" in tex and "--" in tex

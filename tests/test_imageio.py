@@ -5,7 +5,7 @@ import pytest
 from bad_inputs import BAD_INPUTS
 from PIL import Image
 
-from devfer.imageio import load_rgb
+from devfer.faces.imageio import load_rgb
 
 
 def pattern(size: int = 96) -> Image.Image:

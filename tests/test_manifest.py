@@ -5,17 +5,16 @@ import pandas as pd
 import pytest
 from conftest import write_image
 
-from devfer.config import validate_config
-from devfer.labels import LabelMapper
-from devfer.manifest import MANIFEST_COLUMNS, DatasetError, build_manifest
+from devfer.config import settings, validate_config
+from devfer.manifest.adapters import MANIFEST_COLUMNS, DatasetError, build_manifest
+from devfer.manifest.labels import LabelMapper
+from devfer.manifest.settings import DatasetSettings
 
 
-def options(name: str, fmt: str, root: Path, **extra) -> dict:
+def options(name: str, fmt: str, root: Path, **extra) -> DatasetSettings:
     dataset = {"format": fmt, "root": str(root), "age_source": 1.0, **extra}
     cfg = validate_config({"datasets": {name: dataset}})
-    opts = dict(cfg["datasets"][name], name=name, root=str(root))
-    opts.setdefault("no_face", "skip")
-    return opts
+    return settings.dataset(cfg, name)
 
 
 def qc_counts(qc: pd.DataFrame) -> dict[str, int]:

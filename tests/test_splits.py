@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from devfer.splits import assign_splits, split_groups
+from devfer.manifest.splits import assign_splits, split_groups
 
 FRACTIONS = {"train": 0.7, "val": 0.15, "test": 0.15}
 

@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,9 @@ LABELS = ["a", "b", "c", "d"]
 Y_TRUE = ["a", "a", "a", "b", "b", "c"]
 Y_PRED = ["a", "a", "b", "b", "c", "c"]
 
-# The reference study's table (accuracy %, infant model / adult model).
+# The reference study's table (accuracy %, infant model / adult model), as shipped in
+# config/reference_accuracy.csv (checked by test_reference_table_matches_the_shipped_csv).
+REFERENCE_CSV = Path(__file__).resolve().parents[1] / "config" / "reference_accuracy.csv"
 GROUPS = ["infant", "younger_child", "older_child", "teenager", "adult"]
 REFERENCE = pd.DataFrame(
     {
@@ -150,11 +153,14 @@ def test_group_trend_exact_linear_and_quadratic() -> None:
     x = np.arange(5.0)
     linear = group_trend(0.3 + 0.1 * x).set_index("fit")
     assert abs(linear.loc["quadratic", "coef_quadratic"]) < 1e-10
-    assert linear.loc["quadratic", "p_value"] > 0.5
+    # The line fits exactly, so the square term removes no residual: F = 0, p = 1.
+    assert (linear.loc["quadratic", "statistic"], linear.loc["quadratic", "p_value"]) == (0.0, 1.0)
     assert linear.loc["linear", "preferred"]
     curved = group_trend(0.5 + 0.1 * x - 0.03 * x**2).set_index("fit")
     assert curved.loc["quadratic", "coef_quadratic"] == pytest.approx(-0.03)
-    assert curved.loc["quadratic", "statistic"] > 1e6 or curved.loc["quadratic", "p_value"] < 1e-6
+    # The parabola fits exactly and the line does not: F = inf, p = 0.
+    assert curved.loc["quadratic", "statistic"] == math.inf
+    assert curved.loc["quadratic", "p_value"] == 0.0
     assert curved.loc["quadratic", "vertex"] == pytest.approx(0.1 / 0.06)
     assert curved.loc["quadratic", "preferred"]
 
@@ -315,22 +321,48 @@ def test_fit_published_table_percent_and_n() -> None:
     cols = ["statistic", "p_value", "aic_linear", "bic_quadratic"]
     np.testing.assert_allclose(percent[cols].to_numpy(float), proportion[cols].to_numpy(float))
     assert set(percent["test"]) == {"F"}
-    assert set(percent["preferred"]) <= {"linear", "nonlinear"}
+    assert list(percent["preferred"]) == list(proportion["preferred"])
     with_n = fit_published_table(REFERENCE.assign(n=200))
     assert set(with_n["test"]) == {"LR"}
+    # Binomial LR test with 200 images per group: the same verdicts as the F-test.
+    assert dict(zip(with_n["model"], with_n["preferred"], strict=True)) == {
+        "infant": "linear",
+        "adult": "nonlinear",
+    }
+
+
+def test_reference_table_matches_the_shipped_csv() -> None:
+    pd.testing.assert_frame_equal(pd.read_csv(REFERENCE_CSV), REFERENCE)
+
+
+def test_reference_table_verdicts() -> None:
+    """The reference study concluded: infant model linear, adult model nonlinear (peaking)."""
+    fits = fit_published_table(pd.read_csv(REFERENCE_CSV)).set_index("model")
+    assert fits.loc["infant", "preferred"] == "linear"
+    assert fits.loc["adult", "preferred"] == "nonlinear"
+    # Five groups, three parameters: F(1, 5 - 3).
+    assert list(fits["df_denom"]) == [2.0, 2.0]
+    assert fits.loc["infant", "p_value"] >= 0.05 > fits.loc["adult", "p_value"]
+    # The adult model's best group is older_child (77.68 %); its fitted parabola peaks there
+    # (vertex between positions 1.5 and 2.5). The infant model falls across all five groups,
+    # so its parabola's vertex lies before the first one (x < 0) and no peak group is named.
+    assert fits.loc["adult", "concave"]
+    assert 1.5 < fits.loc["adult", "vertex"] < 2.5
+    assert fits.loc["adult", "peak_group"] == "older_child"
+    assert fits.loc["infant", "vertex"] < 0
+    assert pd.isna(fits.loc["infant", "peak_group"])
 
 
 def test_cli_fits_a_published_table(tmp_path) -> None:
-    from pathlib import Path
-
     from devfer.cli import main
 
-    table = Path(__file__).resolve().parents[1] / "config" / "reference_accuracy.csv"
+    table = REFERENCE_CSV
     out = tmp_path / "fits.parquet"
     assert main(["stats", "--table", str(table), "--out", str(out)]) == 0
     fits = pd.read_parquet(out).set_index("model")
     assert set(fits.index) == {"infant", "adult"}
-    assert set(fits["preferred"]) <= {"linear", "nonlinear"}
+    assert fits.loc["infant", "preferred"] == "linear"
+    assert fits.loc["adult", "preferred"] == "nonlinear"
     assert {"statistic", "p_value", "test"} <= set(fits.columns)
     bad = tmp_path / "bad.csv"
     bad.write_text("model,accuracy\na,0.5\n")

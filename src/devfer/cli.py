@@ -1,7 +1,9 @@
-"""The `devfer` command: one subcommand per workflow stage, for use outside Snakemake.
+"""The `devfer` command: every workflow stage, outside Snakemake.
 
-Pass the study's config file (`--config`) and a dataset name; the same settings the
-Snakemake rules extract are taken from it, validated first.
+Each subcommand reads the study config (`--config`, validated first), builds the same typed
+settings the Snakemake rules pass, and calls the same function as the rule's script. File
+arguments default to the workflow's own layout under `--results` (default `results`), so
+`devfer train --config config/config.yaml --model adult` trains what `snakemake` would.
 """
 
 from __future__ import annotations
@@ -9,55 +11,296 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from devfer import config as cfgmod
-from devfer import stages
+from devfer.config import settings as S
 
 
 class UsageError(RuntimeError):
     """A command-line mistake; the message says what to give instead."""
 
 
-def _add_source(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", required=True, help="study config YAML (validated)")
-    p.add_argument("--dataset", required=True, help="dataset name from the config")
+def _config(args: argparse.Namespace) -> dict[str, Any]:
+    return cfgmod.load_config(args.config)
+
+
+def _r(args: argparse.Namespace, *parts: str) -> str:
+    """A path in the workflow's results layout."""
+    return str(Path(args.results, *parts))
+
+
+def _dataset_files(args: argparse.Namespace, name: str) -> dict[str, str]:
+    return {
+        "faces": args.faces or _r(args, "faces", f"{name}.parquet"),
+        "manifest": args.manifest or _r(args, "manifests", f"{name}.parquet"),
+        "store": args.store or _r(args, "faces", f"{name}.npy"),
+    }
 
 
 def cmd_check_config(args: argparse.Namespace) -> None:
     cfg = cfgmod.load_config(args.config_file)
+    cfgmod.check_roots(cfg)
     print(f"{args.config_file}: valid ({len(cfg['datasets'])} datasets)")
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
-    settings = cfgmod.simulation_settings(cfgmod.load_config(args.config), args.dataset)
-    stages.simulate(settings, args.dataset, args.out_dir, args.answer_key)
+    from devfer.simulate.stage import simulate
+
+    cfg = _config(args)
+    simulate(
+        name=args.dataset,
+        dataset=S.simulated_dataset(cfg, args.dataset),
+        settings=S.simulation(cfg),
+        seed=cfg["seed"],
+        out_dir=args.out_dir or _r(args, "simulation", args.dataset),
+        answer_key=args.answer_key or _r(args, "simulation", f"{args.dataset}.parquet"),
+    )
 
 
 def cmd_truth(args: argparse.Namespace) -> None:
-    if args.config:
-        sim = cfgmod.load_config(args.config)["simulation"]
-        args.midpoint, args.steepness = sim["midpoint"], sim["steepness"]
-        args.infant_similarity = sim["infant_similarity"]
-    stages.truth(args.midpoint, args.steepness, args.out, args.infant_similarity)
+    from devfer.simulate.stage import write_truth
+
+    sim = S.simulation(_config(args))
+    write_truth(
+        midpoint=sim.midpoint,
+        steepness=sim.steepness,
+        infant_similarity=sim.infant_similarity,
+        out=args.out or _r(args, "simulation", "truth.parquet"),
+    )
 
 
 def cmd_manifest(args: argparse.Namespace) -> None:
-    settings = cfgmod.manifest_settings(cfgmod.load_config(args.config), args.dataset)
-    stages.manifest(settings, args.out, args.qc, args.image_cache)
+    from devfer.manifest.stage import write_manifest
+
+    cfg = _config(args)
+    write_manifest(
+        dataset=S.dataset(cfg, args.dataset),
+        seed=cfg["seed"],
+        out=args.out or _r(args, "manifests", f"{args.dataset}.parquet"),
+        qc_out=args.qc or _r(args, "qc", "manifest", f"{args.dataset}.parquet"),
+        image_cache=args.image_cache or _r(args, "sources", args.dataset),
+    )
 
 
 def cmd_align(args: argparse.Namespace) -> None:
-    settings = cfgmod.faces_settings(cfgmod.load_config(args.config), args.dataset)
-    stages.align(
-        settings, args.manifest, args.shard, args.shards, args.threads,
-        args.out_table, args.out_store, progress=not args.quiet,
-    )  # fmt: skip
+    from devfer.faces.stage import align_shard
+
+    shard_dir = ("faces", "shards", args.dataset)
+    align_shard(
+        settings=S.faces(_config(args), args.dataset),
+        manifest=args.manifest or _r(args, "manifests", f"{args.dataset}.parquet"),
+        shard=args.shard,
+        shards=args.shards,
+        threads=args.threads,
+        out_table=args.out_table or _r(args, *shard_dir, f"{args.shard:03d}.parquet"),
+        out_store=args.out_store or _r(args, *shard_dir, f"{args.shard:03d}.npy"),
+        progress=not args.quiet,
+    )
 
 
 def cmd_gather(args: argparse.Namespace) -> None:
-    stages.gather(args.dataset, args.tables, args.stores, args.out_table, args.out_store, args.qc)
+    from devfer.faces.stage import gather_shards
+
+    gather_shards(
+        dataset=args.dataset,
+        tables=args.tables,
+        stores=args.stores,
+        out_table=args.out_table or _r(args, "faces", f"{args.dataset}.parquet"),
+        out_store=args.out_store or _r(args, "faces", f"{args.dataset}.npy"),
+        qc_out=args.qc or _r(args, "qc", "faces", f"{args.dataset}.parquet"),
+    )
+
+
+def cmd_ages_train(args: argparse.Namespace) -> None:
+    from devfer.ages.stage import train_estimator
+
+    cfg = _config(args)
+    name = cfg["ages"].get("dataset")
+    if not name:
+        raise UsageError("the config names no age-labelled dataset (ages.dataset).")
+    train_estimator(
+        settings=S.age_train(cfg),
+        **_dataset_files(args, name),
+        out_model=args.out_model or _r(args, "models", "age_estimator", "model.pt"),
+        out_history=args.out_history or _r(args, "models", "age_estimator", "history.parquet"),
+        threads=args.threads,
+    )
+
+
+def _age_model(args: argparse.Namespace, cfg: dict[str, Any]) -> str:
+    return args.model or cfg["ages"]["checkpoint"] or _r(args, "models/age_estimator/model.pt")
+
+
+def cmd_ages_predict(args: argparse.Namespace) -> None:
+    from devfer.ages.stage import predict_dataset
+
+    cfg = _config(args)
+    predict_dataset(
+        settings=S.age_predict(cfg, args.dataset),
+        dataset=args.dataset,
+        **_dataset_files(args, args.dataset),
+        model=_age_model(args, cfg),
+        out=args.out or _r(args, "ages", f"{args.dataset}.parquet"),
+        threads=args.threads,
+    )
+
+
+def cmd_ages_metrics(args: argparse.Namespace) -> None:
+    from devfer.ages.stage import score_estimator
+
+    cfg = _config(args)
+    name = cfg["ages"].get("dataset")
+    if not name:
+        raise UsageError("the config names no age-labelled dataset (ages.dataset).")
+    score_estimator(
+        settings=S.age_predict(cfg, name),
+        **_dataset_files(args, name),
+        model=_age_model(args, cfg),
+        out=args.out or _r(args, "ages", "estimator_metrics.parquet"),
+        test_out=args.test_out or _r(args, "ages", "estimator_test.parquet"),
+        threads=args.threads,
+    )
+
+
+def _model_name(cfg: dict[str, Any], name: str) -> str:
+    if name not in S.models(cfg):
+        raise UsageError(f"model '{name}' is not in the config; models: {S.models(cfg)}.")
+    return name
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from devfer.train.stage import train_model
+
+    cfg = _config(args)
+    name = _model_name(cfg, args.model)
+    block = cfg["models"][name]
+    seed = args.seed if args.seed is not None else cfg["models"]["seeds"][0]
+    grid_point = None
+    if args.grid_point is not None:
+        points = S.grid(cfg).points
+        if not 0 <= args.grid_point < len(points):
+            raise UsageError(f"--grid-point must be 0..{len(points) - 1} for this config's grid.")
+        grid_point = points[args.grid_point]
+    where = f"grid/{args.grid_point}" if grid_point else f"seed{seed}"
+    ages = _r(args, "ages", f"{block['dataset']}.parquet") if block["age_groups"] else None
+    grid = _r(args, "models", name, "grid.parquet") if block["use_grid_best"] else None
+    train_model(
+        settings=S.grid_point(cfg, name) if grid_point else S.train_model(cfg, name),
+        seed=cfg["seed"] if grid_point else seed,
+        **_dataset_files(args, block["dataset"]),
+        ages=ages,
+        grid=None if grid_point else grid,
+        grid_point=grid_point,
+        out_model=args.out_model or _r(args, "models", name, where, "model.pt"),
+        out_history=args.out_history or _r(args, "models", name, where, "history.parquet"),
+        threads=args.threads,
+    )
+
+
+def cmd_evaluate_predict(args: argparse.Namespace) -> None:
+    from devfer.evaluate.files import EvaluationData
+    from devfer.evaluate.stage import predict_model
+
+    cfg = _config(args)
+    name = _model_name(cfg, args.model)
+    checkpoints = args.checkpoints or [
+        _r(args, "models", name, f"seed{s}", "model.pt") for s in cfg["models"]["seeds"]
+    ]
+    data = [
+        EvaluationData(
+            faces=_r(args, "faces", f"{d}.parquet"),
+            manifest=_r(args, "manifests", f"{d}.parquet"),
+            store=_r(args, "faces", f"{d}.npy"),
+            ages=_r(args, "ages", f"{d}.parquet"),
+        )
+        for d in S.evaluation_datasets(cfg)
+    ]
+    predict_model(
+        settings=S.evaluation(cfg),
+        name=name,
+        checkpoints=checkpoints,
+        data=data,
+        out=args.out or _r(args, "predictions", f"{name}.parquet"),
+        threads=args.threads,
+    )
+
+
+def _predictions(args: argparse.Namespace, cfg: dict[str, Any]) -> list[str]:
+    return args.predictions or [_r(args, "predictions", f"{m}.parquet") for m in S.models(cfg)]
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from devfer.evaluate.stage import evaluate_models
+
+    cfg = _config(args)
+    evaluate_models(
+        settings=S.evaluation(cfg),
+        predictions=_predictions(args, cfg),
+        cross_group_out=_r(args, "metrics", "cross_group.parquet"),
+        by_seed_out=_r(args, "metrics", "cross_group_by_seed.parquet"),
+        confusion_out=_r(args, "metrics", "confusion.parquet"),
+        composition_out=_r(args, "metrics", "composition.parquet"),
+    )
+
+
+def cmd_statistics(args: argparse.Namespace) -> None:
+    from devfer.stats.stage import run_statistics
+
+    cfg = _config(args)
+    truth = _r(args, "simulation", "truth.parquet") if cfg.get("simulation") else None
+    run_statistics(
+        settings=S.evaluation(cfg),
+        predictions=_predictions(args, cfg),
+        cross_group_table=_r(args, "metrics", "cross_group.parquet"),
+        truth=args.truth or truth,
+        trend_fits_out=_r(args, "stats", "trend_fits.parquet"),
+        trend_curves_out=_r(args, "stats", "trend_curves.parquet"),
+        transition_out=_r(args, "stats", "transition.parquet"),
+        sensitivity_out=_r(args, "stats", "sensitivity.parquet"),
+    )
+
+
+def cmd_histories(args: argparse.Namespace) -> None:
+    from devfer.train.stage import gather_histories
+
+    cfg = _config(args)
+    histories = [
+        _r(args, "models", m, f"seed{s}", "history.parquet")
+        for m in S.models(cfg)
+        for s in cfg["models"]["seeds"]
+    ]
+    if cfg["ages"].get("dataset") and not cfg["ages"]["checkpoint"]:
+        histories.append(_r(args, "models", "age_estimator", "history.parquet"))
+    gather_histories(histories=histories, out=_r(args, "models", "histories.parquet"))
+
+
+def cmd_figures(args: argparse.Namespace) -> None:
+    from devfer.figures.stage import make_figures
+
+    cfg = _config(args)
+    names = {
+        "cross_group": "metrics/cross_group.parquet",
+        "confusion": "metrics/confusion.parquet",
+        "composition": "metrics/composition.parquet",
+        "trend_fits": "stats/trend_fits.parquet",
+        "trend_curves": "stats/trend_curves.parquet",
+        "transition": "stats/transition.parquet",
+        "histories": "models/histories.parquet",
+        "estimator_test": "ages/estimator_test.parquet",
+        "estimator_metrics": "ages/estimator_metrics.parquet",
+        "grid": "models/grid.parquet",
+    }
+    tables = {k: _r(args, v) for k, v in names.items() if Path(_r(args, v)).is_file()}
+    make_figures(
+        tables=tables,
+        ages=[_r(args, "ages", f"{d}.parquet") for d in S.evaluation_datasets(cfg)],
+        groups=S.age_groups(cfg),
+        figure_dir=_r(args, "figures"),
+        table_dir=_r(args, "tables"),
+    )
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
@@ -77,64 +320,125 @@ def cmd_stats(args: argparse.Namespace) -> None:
         raise UsageError(f"{path}: {exc}") from None
     write_table(result, args.out, "statistics", {"table": str(path)})
     for _, row in result.iterrows():
-        print(f"{row['model']}: {row['preferred']} ({row['test']} = {row['statistic']:.3g}, "
-              f"p = {row['p_value']:.3g})")  # fmt: skip
+        print(
+            f"{row['model']}: {row['preferred']} ({row['test']} = {row['statistic']:.3g}, "
+            f"p = {row['p_value']:.3g})"
+        )
+
+
+def _command(
+    sub: Any, name: str, func: Callable[[argparse.Namespace], None], text: str, config: bool = True
+) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=text, description=text)
+    if config:
+        p.add_argument("--config", required=True, help="study config YAML (validated first)")
+        p.add_argument("--results", default="results", help="results folder (default: results)")
+    p.set_defaults(func=func)
+    return p
+
+
+def _threads(p: argparse.ArgumentParser, default: int = 1) -> None:
+    p.add_argument("--threads", type=int, default=default, help="torch threads")
+
+
+def _face_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--faces", help="faces table (default: the results layout)")
+    p.add_argument("--manifest", help="manifest table (default: the results layout)")
+    p.add_argument("--store", help="crop store .npy (default: the results layout)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="devfer", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("check-config", help="validate a study config and exit")
+    p = _command(sub, "check-config", cmd_check_config, "validate a study config", False)
     p.add_argument("config_file")
-    p.set_defaults(func=cmd_check_config)
 
-    p = sub.add_parser("simulate", help="render one simulated dataset in its real format")
-    _add_source(p)
-    p.add_argument("--out-dir", required=True)
-    p.add_argument("--answer-key", required=True, help="per-image truth (Parquet)")
-    p.set_defaults(func=cmd_simulate)
+    p = _command(sub, "simulate", cmd_simulate, "render one simulated dataset (rule simulate)")
+    p.add_argument("--dataset", required=True, help="a dataset under simulation.datasets")
+    p.add_argument("--out-dir")
+    p.add_argument("--answer-key", help="per-image truth (Parquet)")
 
-    p = sub.add_parser("truth", help="write the true w(age) curve and transition age")
-    p.add_argument("--config", help="take the simulation's parameters from this config")
-    p.add_argument("--midpoint", type=float, default=10.0)
-    p.add_argument("--steepness", type=float, default=0.8)
-    p.add_argument("--infant-similarity", type=float, default=0.3)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_truth)
+    p = _command(sub, "truth", cmd_truth, "the true w(age) curve (rule simulate_truth)")
+    p.add_argument("--out")
 
-    p = sub.add_parser("manifest", help="ingest a dataset into a manifest + QC table")
-    _add_source(p)
-    p.add_argument("--out", required=True)
-    p.add_argument("--qc", required=True)
+    p = _command(sub, "manifest", cmd_manifest, "ingest a dataset (rule manifest)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--out")
+    p.add_argument("--qc")
     p.add_argument("--image-cache", help="where FER-2013 pixels are written as PNGs")
-    p.set_defaults(func=cmd_manifest)
 
-    p = sub.add_parser("align", help="detect and align the faces of one manifest shard")
-    _add_source(p)
-    p.add_argument("--manifest", required=True)
+    p = _command(sub, "align", cmd_align, "detect and align one shard (rule faces_shard)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--manifest")
     p.add_argument("--shard", type=int, default=0)
     p.add_argument("--shards", type=int, default=1)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out-table", required=True)
-    p.add_argument("--out-store", required=True)
+    _threads(p)
+    p.add_argument("--out-table")
+    p.add_argument("--out-store")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_align)
 
-    p = sub.add_parser("stats", help="fit linear vs nonlinear trends to a published table")
-    p.add_argument("--table", required=True, help="CSV/Parquet: model, age_group, accuracy[, n]")
-    p.add_argument("--out", required=True, help="Parquet file for the fits")
-    p.set_defaults(func=cmd_stats)
-
-    p = sub.add_parser("gather", help="join aligned shards into one table and crop store")
+    p = _command(sub, "gather", cmd_gather, "join aligned shards (rule faces)", False)
+    p.add_argument("--results", default="results")
     p.add_argument("--dataset", required=True)
     p.add_argument("--tables", nargs="+", required=True)
     p.add_argument("--stores", nargs="+", required=True)
-    p.add_argument("--out-table", required=True)
-    p.add_argument("--out-store", required=True)
-    p.add_argument("--qc", required=True)
-    p.set_defaults(func=cmd_gather)
+    p.add_argument("--out-table")
+    p.add_argument("--out-store")
+    p.add_argument("--qc")
+
+    p = _command(sub, "ages-train", cmd_ages_train, "train the age estimator (rule ages_train)")
+    _face_inputs(p)
+    _threads(p)
+    p.add_argument("--out-model")
+    p.add_argument("--out-history")
+
+    p = _command(sub, "ages-predict", cmd_ages_predict, "ages and groups (rule ages_predict)")
+    p.add_argument("--dataset", required=True)
+    _face_inputs(p)
+    p.add_argument("--model", help="age estimator checkpoint")
+    _threads(p)
+    p.add_argument("--out")
+
+    p = _command(sub, "ages-metrics", cmd_ages_metrics, "score the estimator (rule ages_metrics)")
+    _face_inputs(p)
+    p.add_argument("--model", help="age estimator checkpoint")
+    _threads(p)
+    p.add_argument("--out")
+    p.add_argument("--test-out")
+
+    p = _command(sub, "train", cmd_train, "train one expression model (rules train, grid point)")
+    p.add_argument("--model", required=True, help="infant or adult")
+    p.add_argument("--seed", type=int, help="default: the first of models.seeds")
+    p.add_argument("--grid-point", type=int, help="train this point of models.grid instead")
+    _face_inputs(p)
+    _threads(p)
+    p.add_argument("--out-model")
+    p.add_argument("--out-history")
+
+    text = "a model's predictions on the evaluation faces (rule evaluate_predict)"
+    p = _command(sub, "evaluate-predict", cmd_evaluate_predict, text)
+    p.add_argument("--model", required=True)
+    p.add_argument("--checkpoints", nargs="+", help="default: every seed's model.pt")
+    _threads(p)
+    p.add_argument("--out")
+
+    p = _command(sub, "evaluate", cmd_evaluate, "metrics per model x age group (rule evaluate)")
+    p.add_argument("--predictions", nargs="+", help="default: every model's predictions")
+
+    text = "trend fits, transition ages, sensitivity (rule stats)"
+    p = _command(sub, "statistics", cmd_statistics, text)
+    p.add_argument("--predictions", nargs="+", help="default: every model's predictions")
+    p.add_argument("--truth", help="the simulation's truth table (default: when simulated)")
+
+    _command(sub, "histories", cmd_histories, "every training history (rule train_histories)")
+    _command(sub, "figures", cmd_figures, "figures and tables (rule figures)")
+
+    text = "fit linear vs nonlinear trends to a published accuracy table"
+    p = _command(sub, "stats", cmd_stats, text, False)
+    p.add_argument("--table", required=True, help="CSV/Parquet: model, age_group, accuracy[, n]")
+    p.add_argument("--out", required=True, help="Parquet file for the fits")
     return parser
 
 
@@ -145,11 +449,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    from devfer.manifest import DatasetError
+    from devfer.runlog import user_errors
 
     try:
         args.func(args)
-    except (cfgmod.ConfigError, DatasetError, UsageError) as exc:
+    except (*user_errors(), UsageError) as exc:
         # Expected user errors: the message says what to fix; a traceback would bury it.
         print(f"devfer {args.command}: {exc}", file=sys.stderr)
         return 2

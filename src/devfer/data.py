@@ -9,15 +9,16 @@ image decoding sit between the store and the model.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+
+from devfer.train.settings import AugmentSettings
 
 # ImageNet statistics: the same normalisation whether or not weights are pretrained.
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
@@ -60,7 +61,7 @@ class FaceBatches:
         batch_size: int,
         shuffle: bool = False,
         generator: torch.Generator | None = None,
-        augment: Mapping[str, Any] | None = None,
+        augment: AugmentSettings | None = None,
         sampler_weights: torch.Tensor | None = None,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.images)
@@ -73,7 +74,7 @@ class FaceBatches:
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             x = to_float(self.images[idx])
-            if augment:
+            if augment is not None:
                 x = augment_batch(x, augment, generator)
             yield normalise(x), self.targets[idx]
 
@@ -87,7 +88,7 @@ def normalise(x: torch.Tensor) -> torch.Tensor:
 
 
 def augment_batch(
-    x: torch.Tensor, cfg: Mapping[str, Any], generator: torch.Generator | None = None
+    x: torch.Tensor, cfg: AugmentSettings, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """Flip, small rotation, random resized crop, stretch and colour jitter, per image, in one pass.
 
@@ -98,18 +99,16 @@ def augment_batch(
     def uniform(lo: float, hi: float) -> torch.Tensor:
         return lo + (hi - lo) * torch.rand(n, generator=generator)
 
-    angle = uniform(-1, 1) * math.radians(float(cfg.get("rotation", 0.0)))
-    lo_scale, hi_scale = cfg.get("scale", [1.0, 1.0])
+    angle = uniform(-1, 1) * math.radians(float(cfg.rotation))
+    lo_scale, hi_scale = cfg.scale
     # Area scale -> side scale; a crop of side s is a zoom by 1/s.
     side = torch.sqrt(uniform(float(lo_scale), float(hi_scale)))
     room = 1.0 - side
     tx, ty = uniform(-1, 1) * room, uniform(-1, 1) * room
-    flip = torch.where(
-        torch.rand(n, generator=generator) < (0.5 if cfg.get("flip") else 0.0), -1.0, 1.0
-    )
+    flip = torch.where(torch.rand(n, generator=generator) < (0.5 if cfg.flip else 0.0), -1.0, 1.0)
     # Anisotropic stretch: face proportions change with age, so an expression classifier
     # that must not read age off the face shape is shown every shape (width / height by a).
-    log_stretch = math.log1p(float(cfg.get("stretch", 0.0)))
+    log_stretch = math.log1p(float(cfg.stretch))
     aspect = torch.exp(uniform(-1, 1) * log_stretch)
     sx, sy = torch.sqrt(aspect), 1.0 / torch.sqrt(aspect)
     cos, sin = torch.cos(angle) * side, torch.sin(angle) * side
@@ -123,7 +122,7 @@ def augment_batch(
     if bool((angle != 0).any() or (side != 1).any() or (flip != 1).any() or log_stretch > 0):
         grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
-    strength = float(cfg.get("color", 0.0))
+    strength = float(cfg.color)
     if strength > 0:
         b = uniform(1 - strength, 1 + strength).view(n, 1, 1, 1)
         c = uniform(1 - strength, 1 + strength).view(n, 1, 1, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import platform
@@ -30,18 +31,25 @@ def versions() -> dict[str, str]:
     return found
 
 
-def provenance(stage: str, settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _plain(value: Any) -> Any:
+    """Settings objects (dataclasses, possibly inside dicts) as plain JSON-able data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def provenance(stage: str, settings: Any = None) -> dict[str, Any]:
     return {
         "stage": stage,
-        "settings": dict(settings or {}),
+        "settings": _plain(settings or {}),
         "versions": versions(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 
 
-def write_table(
-    df: pd.DataFrame, path: str | Path, stage: str, settings: Mapping[str, Any] | None = None
-) -> Path:
+def write_table(df: pd.DataFrame, path: str | Path, stage: str, settings: Any = None) -> Path:
     """Write a Parquet table with provenance in its schema metadata (pandas keeps it too)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

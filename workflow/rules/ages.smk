@@ -1,4 +1,4 @@
-rule age_train:
+rule ages_train:
     input:
         unpack(lambda w: dataset_files(AGE_DATASET)),
     output:
@@ -14,14 +14,14 @@ rule age_train:
         "../envs/devfer.yaml"
     threads: heavy_threads
     params:
-        settings=as_json(devfer_config.age_train_settings(config)),
+        settings=to_params(S.age_train(config)),
     script:
-        "../scripts/run_stage.py"
+        "../scripts/ages_train.py"
 
 
-rule age_predict:
+rule ages_predict:
     input:
-        unpack(age_predict_inputs),
+        unpack(ages_predict_inputs),
     output:
         "results/ages/{dataset}.parquet",
     log:
@@ -30,14 +30,12 @@ rule age_predict:
         "../envs/devfer.yaml"
     threads: heavy_threads
     params:
-        settings=lambda w: as_json(
-            devfer_config.age_predict_settings(config, w.dataset)
-        ),
+        settings=lambda w: to_params(S.age_predict(config, w.dataset)),
     script:
-        "../scripts/run_stage.py"
+        "../scripts/ages_predict.py"
 
 
-rule age_metrics:
+rule ages_metrics:
     input:
         unpack(lambda w: dataset_files(AGE_DATASET)),
         model=AGE_MODEL,
@@ -54,8 +52,6 @@ rule age_metrics:
         "../envs/devfer.yaml"
     threads: heavy_threads
     params:
-        settings=lambda w: as_json(
-            devfer_config.age_predict_settings(config, AGE_DATASET)
-        ),
+        settings=lambda w: to_params(S.age_predict(config, AGE_DATASET)),
     script:
-        "../scripts/run_stage.py"
+        "../scripts/ages_metrics.py"

@@ -1,4 +1,3 @@
-import json
 import sys
 from pathlib import Path
 
@@ -8,10 +7,15 @@ from snakemake.exceptions import WorkflowError
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from devfer import config as devfer_config
+from devfer.config import settings as S
+from devfer.config.typed import to_params
+from devfer.evaluate.files import evaluation_inputs
 
-# Validate before any job runs: a typo stops here with the key path and a suggestion.
+# Validate before any job runs: a typo or a missing dataset folder stops here, with the
+# key path and the fix.
 try:
     config = devfer_config.validate_config(config)
+    devfer_config.check_roots(config)
 except devfer_config.ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
@@ -19,11 +23,13 @@ DATASETS = sorted(config["datasets"])
 SIMULATED = sorted(config.get("simulation", {}).get("datasets", {}))
 N_SHARDS = config["faces"]["shards"]
 AGE_DATASET = config["ages"].get("dataset")
-# A supplied estimator checkpoint replaces training (age_train then never runs).
+# A supplied estimator checkpoint replaces training (ages_train then never runs).
 AGE_MODEL = config["ages"]["checkpoint"] or "results/models/age_estimator/model.pt"
-MODELS = [m for m in devfer_config.MODEL_NAMES if m in config.get("models", {})]
+MODELS = S.models(config)
 SEEDS = config.get("models", {}).get("seeds", [])
-GRID = devfer_config.grid_points(config) if MODELS else []
+GRID = S.grid(config).points if MODELS else []
+GRID_IN_STUDY = bool(MODELS) and config["models"]["grid"]["in_study"]
+EVALUATION_DATASETS = S.evaluation_datasets(config) if MODELS else []
 
 
 wildcard_constraints:
@@ -45,29 +51,6 @@ def heavy_threads(wildcards):
         return 1
 
 
-def as_json(settings):
-    """Rule params as canonical JSON: a change to a setting re-runs exactly its rules."""
-    return json.dumps(settings, sort_keys=True)
-
-
-def manifest_sources(wildcards):
-    """A simulated dataset's files come from the simulate rule; real data is on disk."""
-    if wildcards.dataset in SIMULATED:
-        return [f"results/simulation/{wildcards.dataset}"]
-    return []
-
-
-def shard_outputs(kind):
-    def inputs(wildcards):
-        ext = {"tables": "parquet", "stores": "npy"}[kind]
-        return [
-            f"results/faces/shards/{wildcards.dataset}/{k:03d}.{ext}"
-            for k in range(N_SHARDS)
-        ]
-
-    return inputs
-
-
 def dataset_files(dataset):
     """A dataset's aligned faces: table, manifest and crop store."""
     return {
@@ -77,7 +60,24 @@ def dataset_files(dataset):
     }
 
 
-def age_predict_inputs(wildcards):
+def manifest_sources(wildcards):
+    """A simulated dataset's files come from the simulate rule; real data is on disk."""
+    if wildcards.dataset in SIMULATED:
+        return [f"results/simulation/{wildcards.dataset}"]
+    return []
+
+
+def shard_files(ext):
+    def inputs(wildcards):
+        return [
+            f"results/faces/shards/{wildcards.dataset}/{k:03d}.{ext}"
+            for k in range(N_SHARDS)
+        ]
+
+    return inputs
+
+
+def ages_predict_inputs(wildcards):
     files = dataset_files(wildcards.dataset)
     if config["datasets"][wildcards.dataset]["age_source"] == "estimated":
         files["model"] = AGE_MODEL
@@ -95,15 +95,15 @@ def model_inputs(wildcards, with_grid=True):
     return files
 
 
-def evaluation_files():
-    """Faces, manifest, crop store and ages of every evaluation dataset, four per dataset."""
-    files = []
-    for name in devfer_config.evaluation_datasets(config):
-        files += [*dataset_files(name).values(), f"results/ages/{name}.parquet"]
-    return files
+def evaluation_files(wildcards):
+    """Every seed of the model, and each evaluation dataset's faces, crops and ages by name."""
+    models = expand(
+        "results/models/{model}/seed{seed}/model.pt", model=wildcards.model, seed=SEEDS
+    )
+    return {"models": models, **evaluation_inputs(EVALUATION_DATASETS)}
 
 
-def statistics_inputs(wildcards):
+def stats_inputs(wildcards):
     files = {
         "predictions": expand("results/predictions/{model}.parquet", model=MODELS),
         "cross_group": "results/metrics/cross_group.parquet",
@@ -113,7 +113,6 @@ def statistics_inputs(wildcards):
     return files
 
 
-GRID_IN_STUDY = bool(MODELS) and config["models"]["grid"]["in_study"]
 FIGURES = [
     "accuracy_by_group",
     "confusion_matrices",
@@ -126,6 +125,7 @@ if AGE_DATASET:
     FIGURES += ["estimator_scatter", "estimator_mae"]
 if GRID_IN_STUDY:
     FIGURES.append("grid_heatmap")
+TABLES = ["cross_group", "trend_fits"]
 
 
 def history_files():
@@ -146,10 +146,7 @@ def figure_inputs(wildcards):
         "trend_curves": "results/stats/trend_curves.parquet",
         "transition": "results/stats/transition.parquet",
         "histories": "results/models/histories.parquet",
-        "ages": expand(
-            "results/ages/{dataset}.parquet",
-            dataset=devfer_config.evaluation_datasets(config),
-        ),
+        "ages": expand("results/ages/{dataset}.parquet", dataset=EVALUATION_DATASETS),
     }
     if AGE_DATASET:
         files["estimator_test"] = "results/ages/estimator_test.parquet"
@@ -173,5 +170,5 @@ def all_outputs():
     )
     if MODELS:
         outs += expand("results/figures/{name}.pdf", name=FIGURES)
-        outs += expand("results/tables/{name}.md", name=["cross_group", "trend_fits"])
+        outs += expand("results/tables/{name}.md", name=TABLES)
     return outs

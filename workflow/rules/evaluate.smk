@@ -1,9 +1,6 @@
-rule predict:
+rule evaluate_predict:
     input:
-        models=lambda w: expand(
-            "results/models/{model}/seed{seed}/model.pt", model=w.model, seed=SEEDS
-        ),
-        data=evaluation_files(),
+        unpack(evaluation_files),
     output:
         "results/predictions/{model}.parquet",
     log:
@@ -12,9 +9,10 @@ rule predict:
         "../envs/devfer.yaml"
     threads: heavy_threads
     params:
-        settings=as_json(devfer_config.evaluation_settings(config)),
+        settings=to_params(S.evaluation(config)) if MODELS else None,
+        datasets=EVALUATION_DATASETS,
     script:
-        "../scripts/run_stage.py"
+        "../scripts/evaluate_predict.py"
 
 
 rule evaluate:
@@ -34,32 +32,6 @@ rule evaluate:
     conda:
         "../envs/devfer.yaml"
     params:
-        settings=as_json(devfer_config.evaluation_settings(config)),
+        settings=to_params(S.evaluation(config)) if MODELS else None,
     script:
-        "../scripts/run_stage.py"
-
-
-rule statistics:
-    input:
-        unpack(statistics_inputs),
-    output:
-        trend_fits=report(
-            "results/stats/trend_fits.parquet",
-            caption="../report/trend_fits.rst",
-            category="Statistics",
-        ),
-        trend_curves="results/stats/trend_curves.parquet",
-        transition=report(
-            "results/stats/transition.parquet",
-            caption="../report/transition.rst",
-            category="Statistics",
-        ),
-        sensitivity="results/stats/sensitivity.parquet",
-    log:
-        "logs/stats/statistics.log",
-    conda:
-        "../envs/devfer.yaml"
-    params:
-        settings=as_json(devfer_config.evaluation_settings(config)),
-    script:
-        "../scripts/run_stage.py"
+        "../scripts/evaluate.py"

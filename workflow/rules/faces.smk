@@ -10,16 +10,16 @@ rule faces_shard:
         "../envs/devfer.yaml"
     threads: config["faces"]["threads"]
     params:
-        settings=lambda w: as_json(devfer_config.faces_settings(config, w.dataset)),
+        settings=lambda w: to_params(S.faces(config, w.dataset)),
         shards=N_SHARDS,
     script:
-        "../scripts/run_stage.py"
+        "../scripts/faces_shard.py"
 
 
 rule faces:
     input:
-        tables=shard_outputs("tables"),
-        stores=shard_outputs("stores"),
+        tables=shard_files("parquet"),
+        stores=shard_files("npy"),
     output:
         table="results/faces/{dataset}.parquet",
         store="results/faces/{dataset}.npy",
@@ -33,4 +33,4 @@ rule faces:
     conda:
         "../envs/devfer.yaml"
     script:
-        "../scripts/run_stage.py"
+        "../scripts/faces.py"

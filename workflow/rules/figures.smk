@@ -11,16 +11,12 @@ rule figures:
             for name in FIGURES
             for ext in ("pdf", "png")
         ],
-        tables=expand(
-            "results/tables/{name}.{ext}",
-            name=["cross_group", "trend_fits"],
-            ext=["md", "tex"],
-        ),
+        tables=expand("results/tables/{name}.{ext}", name=TABLES, ext=["md", "tex"]),
     log:
         "logs/figures.log",
     conda:
         "../envs/devfer.yaml"
     params:
-        settings=as_json({"groups": config["ages"]["groups"]}),
+        groups=[to_params(g) for g in S.age_groups(config)],
     script:
-        "../scripts/run_stage.py"
+        "../scripts/figures.py"

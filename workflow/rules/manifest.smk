@@ -3,13 +3,18 @@ rule manifest:
         manifest_sources,
     output:
         manifest="results/manifests/{dataset}.parquet",
-        qc="results/qc/manifest/{dataset}.parquet",
+        qc=report(
+            "results/qc/manifest/{dataset}.parquet",
+            caption="../report/manifest_qc.rst",
+            category="Quality control",
+        ),
     log:
         "logs/manifest/{dataset}.log",
     conda:
         "../envs/devfer.yaml"
     params:
-        settings=lambda w: as_json(devfer_config.manifest_settings(config, w.dataset)),
+        dataset=lambda w: to_params(S.dataset(config, w.dataset)),
+        seed=config["seed"],
         image_cache=lambda w: f"results/sources/{w.dataset}",
     script:
-        "../scripts/run_stage.py"
+        "../scripts/manifest.py"

@@ -7,12 +7,14 @@ rule simulate:
     conda:
         "../envs/devfer.yaml"
     params:
-        settings=lambda w: as_json(devfer_config.simulation_settings(config, w.sim)),
+        simulation=to_params(S.simulation(config)) if SIMULATED else None,
+        dataset=lambda w: to_params(S.simulated_dataset(config, w.sim)),
+        seed=config["seed"],
     script:
-        "../scripts/run_stage.py"
+        "../scripts/simulate.py"
 
 
-rule simulation_truth:
+rule simulate_truth:
     output:
         report(
             "results/simulation/truth.parquet",
@@ -24,8 +26,14 @@ rule simulation_truth:
     conda:
         "../envs/devfer.yaml"
     params:
-        midpoint=config.get("simulation", {}).get("midpoint", 10.0),
-        steepness=config.get("simulation", {}).get("steepness", 0.8),
-        infant_similarity=config.get("simulation", {}).get("infant_similarity", 0.3),
+        # Only the curve's parameters: rendering settings leave the truth unchanged.
+        truth=(
+            {
+                k: getattr(S.simulation(config), k)
+                for k in ("midpoint", "steepness", "infant_similarity")
+            }
+            if SIMULATED
+            else None
+        ),
     script:
-        "../scripts/run_stage.py"
+        "../scripts/simulate_truth.py"

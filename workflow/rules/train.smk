@@ -1,4 +1,4 @@
-rule train_model:
+rule train:
     input:
         unpack(model_inputs),
     output:
@@ -10,13 +10,12 @@ rule train_model:
         "../envs/devfer.yaml"
     threads: heavy_threads
     params:
-        settings=lambda w: as_json(devfer_config.model_settings(config, w.model)),
-        seed=lambda w: int(w.seed),
+        settings=lambda w: to_params(S.train_model(config, w.model)),
     script:
-        "../scripts/run_stage.py"
+        "../scripts/train.py"
 
 
-rule grid_point:
+rule train_grid_point:
     input:
         unpack(lambda w: model_inputs(w, with_grid=False)),
     output:
@@ -28,14 +27,14 @@ rule grid_point:
         "../envs/devfer.yaml"
     threads: heavy_threads
     params:
-        settings=lambda w: as_json(devfer_config.model_settings(config, w.model)),
+        settings=lambda w: to_params(S.grid_point(config, w.model)),
+        point=lambda w: to_params(GRID[int(w.point)]),
         seed=config["seed"],
-        point=lambda w: GRID[int(w.point)],
     script:
-        "../scripts/run_stage.py"
+        "../scripts/train_grid_point.py"
 
 
-rule grid:
+rule train_grid:
     input:
         histories=lambda w: expand(
             "results/models/{model}/grid/{point}/history.parquet",
@@ -53,9 +52,22 @@ rule grid:
     conda:
         "../envs/devfer.yaml"
     params:
-        points=GRID,
+        points=[to_params(p) for p in GRID],
     script:
-        "../scripts/run_stage.py"
+        "../scripts/train_grid.py"
+
+
+rule train_grid_all:
+    input:
+        expand("results/models/{model}/grid.parquet", model=MODELS),
+    output:
+        "results/models/grid.parquet",
+    log:
+        "logs/train/grid_all.log",
+    conda:
+        "../envs/devfer.yaml"
+    script:
+        "../scripts/train_grid_all.py"
 
 
 rule grid_search:
@@ -63,22 +75,7 @@ rule grid_search:
         expand("results/models/{model}/grid.parquet", model=MODELS),
 
 
-rule grid_all:
-    input:
-        expand("results/models/{model}/grid.parquet", model=MODELS),
-    output:
-        "results/models/grid.parquet",
-    log:
-        "logs/train/grid_all.log",
-    run:
-        import pandas as pd
-
-        pd.concat(
-            [pd.read_parquet(p) for p in input], ignore_index=True
-        ).to_parquet(output[0])
-
-
-rule histories:
+rule train_histories:
     input:
         history_files(),
     output:
@@ -88,4 +85,4 @@ rule histories:
     conda:
         "../envs/devfer.yaml"
     script:
-        "../scripts/run_stage.py"
+        "../scripts/train_histories.py"

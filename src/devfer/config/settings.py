@@ -1,0 +1,131 @@
+"""Typed settings for each stage, built once from a validated config.
+
+Each builder takes exactly what one rule depends on, so a rule's `params` change (and the
+rule re-runs) only when a setting it reads changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from devfer.ages.settings import AgePredictSettings, AgeTrainSettings, GroupSpec
+from devfer.config.validate import ConfigError, dataset_root
+from devfer.evaluate.settings import EvaluationSettings
+from devfer.faces.settings import FacesSettings
+from devfer.manifest.settings import DatasetSettings, SplitSettings
+from devfer.simulate.settings import SimulatedDataset, SimulationSettings
+from devfer.train.settings import (
+    AugmentSettings,
+    GridSettings,
+    ModelSettings,
+    TrainModelSettings,
+)
+
+T = TypeVar("T")
+
+# The expression models a study trains, in the order tables list them.
+MODEL_NAMES = ("infant", "adult")
+
+
+def _build(cls: type[T], block: Mapping[str, Any], **extra: Any) -> T:
+    """A settings object from a config block and `extra` values that take precedence.
+
+    Lists become tuples (settings are immutable); keys the class does not have are left out.
+    """
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in block.items() if k in names}
+    return cls(**{**values, **extra})
+
+
+def _augment(block: Mapping[str, Any]) -> AugmentSettings:
+    return _build(AugmentSettings, block)
+
+
+def simulation(cfg: Mapping[str, Any]) -> SimulationSettings:
+    return _build(SimulationSettings, cfg["simulation"])
+
+
+def simulated_dataset(cfg: Mapping[str, Any], name: str) -> SimulatedDataset:
+    return _build(SimulatedDataset, cfg["simulation"]["datasets"][name])
+
+
+def dataset(cfg: Mapping[str, Any], name: str) -> DatasetSettings:
+    """One dataset as its adapter reads it (keys that only later stages read are left out)."""
+    if name not in cfg["datasets"]:
+        known = ", ".join(sorted(cfg["datasets"]))
+        raise ConfigError(f"dataset '{name}' is not in the config; known datasets: {known}.")
+    block = dict(cfg["datasets"][name])
+    split = _build(SplitSettings, block.pop("split", {}))
+    return _build(DatasetSettings, block, name=name, root=str(dataset_root(cfg, name)), split=split)
+
+
+def faces(cfg: Mapping[str, Any], name: str) -> FacesSettings:
+    no_face = cfg["datasets"][name].get("no_face") or cfg["faces"]["no_face"]
+    block = {k: v for k, v in cfg["faces"].items() if k != "no_face"}
+    return _build(FacesSettings, block, no_face=no_face)
+
+
+def age_groups(cfg: Mapping[str, Any]) -> tuple[GroupSpec, ...]:
+    return tuple(_build(GroupSpec, g) for g in cfg["ages"]["groups"])
+
+
+def age_train(cfg: Mapping[str, Any]) -> AgeTrainSettings:
+    ages = {k: v for k, v in cfg["ages"].items() if k != "augment"}
+    return _build(
+        AgeTrainSettings, ages, seed=cfg["seed"], augment=_augment(cfg["ages"]["augment"])
+    )
+
+
+def age_predict(cfg: Mapping[str, Any], name: str) -> AgePredictSettings:
+    ages = cfg["ages"]
+    return AgePredictSettings(
+        groups=age_groups(cfg),
+        age_source=cfg["datasets"][name]["age_source"],
+        device=ages["device"],
+    )
+
+
+def model(cfg: Mapping[str, Any], name: str) -> ModelSettings:
+    block = {k: v for k, v in cfg["models"][name].items() if k != "augment"}
+    return _build(ModelSettings, block, augment=_augment(cfg["models"][name]["augment"]))
+
+
+def train_model(cfg: Mapping[str, Any], name: str) -> TrainModelSettings:
+    """What one expression model depends on: its own block, not the other model's."""
+    return TrainModelSettings(name=name, model=model(cfg, name), device=cfg["models"]["device"])
+
+
+def grid(cfg: Mapping[str, Any]) -> GridSettings:
+    return _build(GridSettings, cfg["models"]["grid"])
+
+
+def grid_point(cfg: Mapping[str, Any], name: str) -> TrainModelSettings:
+    """A grid point trains for the grid's own epochs where it sets them."""
+    return dataclasses.replace(train_model(cfg, name), grid_epochs=grid(cfg).epochs)
+
+
+def models(cfg: Mapping[str, Any]) -> list[str]:
+    return [m for m in MODEL_NAMES if m in cfg.get("models", {})]
+
+
+def evaluation_datasets(cfg: Mapping[str, Any]) -> list[str]:
+    """Datasets feeding the age groups: configured, or those the models train on."""
+    listed = cfg["evaluation"].get("datasets")
+    if listed:
+        return list(listed)
+    return sorted({cfg["models"][m]["dataset"] for m in models(cfg)})
+
+
+def evaluation(cfg: Mapping[str, Any]) -> EvaluationSettings:
+    groups = cfg["ages"]["groups"]
+    block = {k: v for k, v in cfg["evaluation"].items() if k != "datasets"}
+    return _build(
+        EvaluationSettings,
+        block,
+        seed=cfg["seed"],
+        groups=tuple(g["name"] for g in groups),
+        boundaries=tuple(g["min"] for g in groups[1:]),
+        device=cfg["models"]["device"],
+    )

@@ -1,0 +1,110 @@
+"""The evaluate stage: every model on every evaluation face, then metrics per age group."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import pandas as pd
+import torch
+
+from devfer.data import crops_tensor, load_faces
+from devfer.device import pick_device
+from devfer.evaluate.files import EvaluationData
+from devfer.evaluate.metrics import (
+    common_images,
+    composition,
+    confusion,
+    cross_group,
+    reference_mix,
+)
+from devfer.evaluate.predictions import class_probabilities, eligibility, prediction_frame
+from devfer.evaluate.settings import EvaluationSettings
+from devfer.provenance import write_table
+from devfer.runlog import set_threads
+from devfer.train.expression import ExpressionNet
+
+log = logging.getLogger(__name__)
+
+# Inference batch: only speed and memory depend on it (a fixed size keeps runs repeatable).
+INFERENCE_BATCH = 128
+
+
+def evaluation_rows(data: Sequence[EvaluationData]) -> tuple[list[pd.DataFrame], list]:
+    """Labelled, aligned faces of the evaluation datasets with their age and age group."""
+    frames, stores = [], []
+    for d in data:
+        rows, store = load_faces(d.faces, d.manifest, d.store)
+        ages = pd.read_parquet(d.ages, columns=["image_id", "age_pred", "age_group"])
+        rows = rows[rows["label"].notna()].merge(ages, on="image_id", how="inner")
+        frames.append(rows)
+        stores.append(store)
+    return frames, stores
+
+
+def predict_model(
+    *,
+    settings: EvaluationSettings,
+    name: str,
+    checkpoints: Sequence[str],
+    data: Sequence[EvaluationData],
+    out: str,
+    threads: int,
+) -> None:
+    """Class probabilities of every seed of a model on every evaluation face."""
+    set_threads(threads)
+    device = str(pick_device(settings.device))
+    frames, stores = evaluation_rows(data)
+    tables = []
+    for path in checkpoints:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        model = ExpressionNet(saved["architecture"], len(saved["classes"]), saved["dropout"])
+        model.load_state_dict(saved["state_dict"])
+        used = saved["train_images"] + saved["val_images"]
+        for rows, store in zip(frames, stores, strict=True):
+            images = crops_tensor(store, rows["crop_index"].to_numpy())
+            probs = class_probabilities(model, images, INFERENCE_BATCH, device)
+            table = prediction_frame(rows, probs, eligibility(rows, used))
+            table.insert(0, "model", name)
+            table.insert(1, "seed", int(saved["settings"]["seed"]))
+            tables.append(table)
+    predictions = pd.concat(tables, ignore_index=True)
+    write_table(predictions, out, "evaluate", settings)
+    log.info(
+        "%s: %d predictions, %d eligible",
+        name,
+        len(predictions),
+        int(predictions["eligible"].sum()),
+    )
+
+
+def scored_predictions(settings: EvaluationSettings, files: Sequence[str]) -> pd.DataFrame:
+    """The predictions that count: the faces every model may be scored on, or each its own."""
+    predictions = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
+    if settings.common_images:
+        return common_images(predictions)
+    return predictions[predictions["eligible"]]
+
+
+def evaluate_models(
+    *,
+    settings: EvaluationSettings,
+    predictions: Sequence[str],
+    cross_group_out: str,
+    by_seed_out: str,
+    confusion_out: str,
+    composition_out: str,
+) -> None:
+    """Cross-group metrics, confusion matrices and the evaluation set's expression mix."""
+    scored = scored_predictions(settings, predictions)
+    groups = list(settings.groups)
+    mix = reference_mix(scored, settings.reference_mix)
+    table, by_seed = cross_group(scored, groups, mix, settings.n_boot, settings.seed)
+    table["reference_mix"] = settings.reference_mix
+    write_table(table, cross_group_out, "evaluate", settings)
+    write_table(by_seed, by_seed_out, "evaluate", settings)
+    write_table(confusion(scored, groups), confusion_out, "evaluate", settings)
+    write_table(composition(scored, groups), composition_out, "evaluate", settings)
+    for model, part in table.groupby("model"):
+        accuracy = dict(zip(part["age_group"], part["accuracy"].round(3), strict=True))
+        log.info("%s: %s", model, accuracy)

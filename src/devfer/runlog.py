@@ -1,0 +1,56 @@
+"""A rule's log file: logging and progress bars go there while its stage runs."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger("devfer")
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message names the file and the fix: no traceback is shown for them."""
+    from devfer.backbones import WeightsError
+    from devfer.config import ConfigError
+    from devfer.manifest.adapters import DatasetError
+
+    return (ConfigError, DatasetError, WeightsError)
+
+
+@contextlib.contextmanager
+def logged(path: str | Path | None) -> Iterator[None]:
+    """Send logging and progress bars (stderr) to a rule's log file for the block's duration."""
+    if path is None:
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", buffering=1) as stream:
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        logging.getLogger("fontTools").setLevel(logging.WARNING)  # per-glyph chatter in PDFs
+        old_stderr, sys.stderr = sys.stderr, stream
+        try:
+            yield
+        except Exception as exc:
+            if isinstance(exc, user_errors()):
+                log.error("%s", exc)
+                raise SystemExit(1) from None
+            log.exception("stage failed")
+            raise
+        finally:
+            sys.stderr = old_stderr
+            root.removeHandler(handler)
+
+
+def set_threads(requested: int) -> None:
+    """Torch threads for a job: what Snakemake gave it, never more than the machine has."""
+    import torch
+
+    torch.set_num_threads(max(1, min(int(requested), os.cpu_count() or 1)))

@@ -1,0 +1,280 @@
+"""The embedded study's data: simulated faces written in the real datasets' own formats.
+
+Each simulated dataset is written exactly as its real counterpart is published, so the
+real adapters ingest it unchanged:
+
+* ``tif``: a TIF-like infant set, one folder per expression, subject id in the file name;
+* ``affectnet``: AffectNet's official layout, image folders plus training.csv and
+  validation.csv with its columns and codes 0-10 (contempt, none, uncertain and no-face
+  rows included, for the adapter to drop);
+* ``utkface``: UTKFace file names, ``[age]_[gender]_[race]_[date&time].jpg.chip.jpg``.
+
+:func:`simulate_dataset` returns the answer key (true age, expression, intensity, w(age),
+landmarks), which the workflow writes next to the images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from devfer import CLASSES
+from devfer.progress import bar
+from devfer.simulate.identity import Identity, sample_identity
+from devfer.simulate.render import Rendered, render_face
+from devfer.simulate.settings import SimulatedDataset, SimulationSettings
+from devfer.simulate.truth import expression_weight
+
+FORMATS = ("tif", "affectnet", "utkface")
+# One render per planned image, with the identity it shows.
+Renders = list[tuple[Identity, Rendered]]
+
+# Folder names of the TIF-like set: deliberately not all canonical, so the alias
+# mapping is exercised the way real folder names exercise it.
+TIF_FOLDERS = {
+    "angry": "anger",
+    "disgust": "disgust",
+    "fear": "fear",
+    "happy": "happiness",
+    "sad": "sadness",
+    "surprise": "surprise",
+    "neutral": "neutral",
+}
+AFFECTNET_CODE = {
+    "neutral": 0, "happy": 1, "sad": 2, "surprise": 3, "fear": 4, "disgust": 5, "angry": 6,
+}  # fmt: skip
+UNUSABLE_CODES = (7, 8, 9, 10)  # contempt, none, uncertain, no-face
+# Circumplex positions (valence, arousal) per class, as in AffectNet's annotations.
+VALENCE_AROUSAL = {
+    "angry": (-0.55, 0.65), "disgust": (-0.65, 0.35), "fear": (-0.6, 0.75),
+    "happy": (0.75, 0.4), "sad": (-0.65, -0.3), "surprise": (0.15, 0.75),
+    "neutral": (0.0, 0.0),
+}  # fmt: skip
+ADULTHOOD = 18.0
+
+
+def dataset_rng(seed: int, name: str) -> np.random.Generator:
+    """A generator per dataset, so adding one dataset leaves the others' images unchanged."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def sample_ages(
+    rng: np.random.Generator, n: int, lo: float, hi: float, child_share: float
+) -> np.ndarray:
+    """Uniform on [lo, hi]; `child_share` of them uniform on [lo, 18) instead."""
+    ages = rng.uniform(lo, hi, n)
+    if child_share > 0 and lo < ADULTHOOD < hi:
+        child = rng.random(n) < child_share
+        ages[child] = rng.uniform(lo, ADULTHOOD, child.sum())
+    return ages
+
+
+def plan_images(
+    name: str, dataset: SimulatedDataset, settings: SimulationSettings, seed: int
+) -> pd.DataFrame:
+    """One row per image to render: subject, age, expression, intensity, seed."""
+    rng = dataset_rng(seed, name)
+    n, per = int(dataset.n_subjects), int(dataset.images_per_subject)
+    ages = sample_ages(rng, n, *dataset.age, dataset.child_share)
+    rows = []
+    for s in range(n):
+        # Each subject shows the classes in a random order, so classes stay balanced.
+        order = [CLASSES[i] for i in rng.permutation(len(CLASSES))]
+        for j in range(per):
+            rows.append(
+                {
+                    "subject": s,
+                    "image_index": j,
+                    "age": float(ages[s]),
+                    "expression": order[j % len(order)],
+                    "intensity": float(rng.uniform(*settings.intensity)),
+                    "render_seed": int(rng.integers(2**63 - 1)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _save_jpeg(image: Image.Image, path: Path, quality: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, "JPEG", quality=quality)
+
+
+def _render_all(plan: pd.DataFrame, settings: SimulationSettings, seed: int, name: str) -> Renders:
+    id_rng = dataset_rng(seed + 1, name)
+    identities = {s: sample_identity(id_rng) for s in sorted(plan["subject"].unique())}
+    rendered = []
+    for row in bar(plan.itertuples(), total=len(plan), desc=f"simulate {name}", unit="img"):
+        rendered.append(
+            render_face(
+                row.age,
+                row.expression,
+                identities[row.subject],
+                np.random.default_rng(row.render_seed),
+                intensity=row.intensity,
+                size=settings.image_size,
+                midpoint=settings.midpoint,
+                steepness=settings.steepness,
+                infant_similarity=settings.infant_similarity,
+                au_jitter=settings.au_jitter,
+                expressiveness=settings.expressiveness,
+            )
+        )
+    return [(identities[s], r) for s, r in zip(plan["subject"], rendered, strict=True)]
+
+
+def _truth_columns(
+    plan: pd.DataFrame, rendered: Renders, settings: SimulationSettings
+) -> pd.DataFrame:
+    plan = plan.copy()
+    plan["w"] = expression_weight(plan["age"].to_numpy(), settings.midpoint, settings.steepness)
+    plan["sex"] = [ident.sex for ident, _ in rendered]
+    marks = np.stack([r.landmarks for _, r in rendered])
+    for k, part in enumerate(("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")):
+        plan[f"{part}_x"], plan[f"{part}_y"] = marks[:, k, 0], marks[:, k, 1]
+    return plan
+
+
+def write_tif(plan: pd.DataFrame, rendered: Renders, out: Path, quality: int) -> list[str]:
+    paths = []
+    for row, (_, r) in zip(plan.itertuples(), rendered, strict=True):
+        rel = f"{TIF_FOLDERS[row.expression]}/inf{row.subject:04d}_{row.image_index + 1}.jpg"
+        _save_jpeg(r.image, out / rel, quality)
+        paths.append(rel)
+    return paths
+
+
+def _landmark_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
+    """A face box as a dataset would draw it: square around the landmarks, brow to chin."""
+    centre = landmarks.mean(axis=0)
+    eye_mouth = np.linalg.norm(landmarks[:2].mean(0) - landmarks[3:].mean(0))
+    side = 2.6 * eye_mouth
+    return centre[0] - side / 2, centre[1] - side / 2 - 0.1 * side, side, side
+
+
+def write_affectnet(
+    plan: pd.DataFrame,
+    rendered: Renders,
+    out: Path,
+    quality: int,
+    rng: np.random.Generator,
+    unusable_share: float,
+    validation_share: float,
+) -> list[str]:
+    images = out / "Manually_Annotated_Images"
+    val_subjects = set(
+        rng.choice(
+            plan["subject"].unique(),
+            round(validation_share * plan["subject"].nunique()),
+            replace=False,
+        ).tolist()
+    )
+    rows: dict[str, list[dict[str, Any]]] = {"training.csv": [], "validation.csv": []}
+    paths = []
+    for row, (_, r) in zip(plan.itertuples(), rendered, strict=True):
+        digest = hashlib.sha1(f"{row.subject}-{row.image_index}".encode()).hexdigest()
+        rel = f"s{row.subject:05d}/{digest}.jpg"
+        _save_jpeg(r.image, images / rel, quality)
+        paths.append(f"Manually_Annotated_Images/{rel}")
+        x, y, w, h = _landmark_box(r.landmarks)
+        v0, a0 = VALENCE_AROUSAL[row.expression]
+        csv = "validation.csv" if row.subject in val_subjects else "training.csv"
+        rows[csv].append(
+            {
+                "subDirectory_filePath": rel,
+                "face_x": round(x),
+                "face_y": round(y),
+                "face_width": round(w),
+                "face_height": round(h),
+                # The simulation knows five landmarks, not AffectNet's 68.
+                "facial_landmarks": ";".join(f"{v:.2f}" for v in r.landmarks.ravel()),
+                "expression": AFFECTNET_CODE[row.expression],
+                "valence": round(float(np.clip(v0 * row.intensity + rng.normal(0, 0.1), -1, 1)), 3),
+                "arousal": round(float(np.clip(a0 * row.intensity + rng.normal(0, 0.1), -1, 1)), 3),
+            }
+        )
+    # Rows AffectNet codes as unusable: the adapter must drop them, with reasons.
+    n_bad = round(unusable_share * len(plan))
+    for k in range(n_bad):
+        code = UNUSABLE_CODES[k % len(UNUSABLE_CODES)]
+        src = rows["training.csv"][k % max(len(rows["training.csv"]), 1)]
+        rel = f"unusable/{k:05d}.jpg"
+        image = rendered[k % len(rendered)][1].image
+        if code == 10:  # no-face: the background without anyone in it
+            image = Image.new("RGB", image.size, tuple(int(c) for c in rng.integers(40, 220, 3)))
+        _save_jpeg(image, images / rel, quality)
+        rows["training.csv"].append(
+            {**src, "subDirectory_filePath": rel, "expression": code, "valence": -2, "arousal": -2}
+        )
+    for name, table in rows.items():
+        pd.DataFrame(table).to_csv(out / name, index=False)
+    return paths
+
+
+def write_utkface(
+    plan: pd.DataFrame, rendered: Renders, out: Path, quality: int, rng: np.random.Generator
+) -> list[str]:
+    paths = []
+    for k, (row, (ident, r)) in enumerate(zip(plan.itertuples(), rendered, strict=True)):
+        gender = 0 if ident.sex == "male" else 1
+        race = int(rng.integers(0, 5))
+        stamp = f"2017{k:013d}"
+        rel = f"{int(row.age)}_{gender}_{race}_{stamp}.jpg.chip.jpg"
+        _save_jpeg(r.image, out / rel, quality)
+        paths.append(rel)
+    return paths
+
+
+def simulate_dataset(
+    name: str,
+    dataset: SimulatedDataset,
+    settings: SimulationSettings,
+    seed: int,
+    out_dir: str | Path,
+) -> pd.DataFrame:
+    """Render and write one simulated dataset into ``out_dir``; return its per-image answer key.
+
+    ``name`` seeds the dataset's own generators (so adding a dataset leaves the others'
+    images unchanged) and prefixes the answer key's image and subject ids.
+    """
+    fmt = dataset.format
+    if fmt not in FORMATS:  # checked before rendering anything
+        raise ValueError(f"unknown simulated format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plan = plan_images(name, dataset, settings, seed)
+    rendered = _render_all(plan, settings, seed, name)
+    quality = int(settings.jpeg_quality)
+    rng = dataset_rng(seed + 2, name)
+    if fmt == "tif":
+        paths = write_tif(plan, rendered, out, quality)
+    elif fmt == "affectnet":
+        paths = write_affectnet(
+            plan,
+            rendered,
+            out,
+            quality,
+            rng,
+            unusable_share=dataset.unusable_share,
+            validation_share=dataset.validation_share,
+        )
+    else:
+        paths = write_utkface(plan, rendered, out, quality, rng)
+    truth = _truth_columns(plan, rendered, settings)
+    truth.insert(0, "image_id", [f"{name}/{p}" for p in paths])
+    truth.insert(1, "subject_id", [f"{name}:{s}" for s in _subject_names(fmt, plan)])
+    return truth
+
+
+def _subject_names(fmt: str, plan: pd.DataFrame) -> list[str]:
+    """The subject id the adapter will read back (for joining the answer key)."""
+    if fmt == "tif":
+        return [f"inf{s:04d}" for s in plan["subject"]]
+    if fmt == "affectnet":
+        return [f"s{s:05d}" for s in plan["subject"]]
+    return [f"utk{s:05d}" for s in plan["subject"]]

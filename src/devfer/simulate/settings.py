@@ -1,0 +1,38 @@
+"""Typed settings of the simulation, mirroring the config schema's ``simulation`` block.
+
+The defaults are the schema's, so a settings object built from a validated config and one
+built from defaults render the same faces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SimulatedDataset:
+    """One entry of ``simulation.datasets``: what to write and in which published layout."""
+
+    format: str  # "tif", "affectnet" or "utkface"
+    n_subjects: int
+    images_per_subject: int = 1
+    age: tuple[float, float] = (0.0, 70.0)  # uniform age range, years
+    # Share of subjects drawn from [min age, 18) instead, so every child age group is filled.
+    child_share: float = 0.0
+    # AffectNet only: extra rows coded contempt / none / uncertain / no-face.
+    unusable_share: float = 0.0
+    validation_share: float = 0.15  # AffectNet only: share of subjects in validation.csv
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    """How every simulated face is drawn: the true curve's parameters and the render settings."""
+
+    image_size: int = 128
+    midpoint: float = 10.0  # age at which w(age) = 0.5
+    steepness: float = 0.8  # slope of the logistic w(age), per year
+    infant_similarity: float = 0.3  # part of the adult configuration the infant one shares
+    intensity: tuple[float, float] = (0.4, 1.0)  # uniform range of the AU scale
+    au_jitter: float = 0.1
+    expressiveness: float = 1.0  # how far AUs move features (about 2 for 48 px crops)
+    jpeg_quality: int = 92

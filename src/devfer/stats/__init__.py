@@ -1,0 +1,60 @@
+"""Statistics for "when do expressions become adult-like?": metrics, trends and transition ages.
+
+Everything here is a pure function of arrays or DataFrames: no file I/O, no printing. Results
+are plain floats, dicts or tidy DataFrames (one row per fit or per model).
+
+Four layers, from the per-group numbers a paper reports to the image-level evidence a
+reviewer accepts:
+
+1. **Classification metrics** (`metrics`) for one model on one age group.
+2. **Group-level trend** (`trends.group_trend`, `decision.fit_published_table`): linear vs
+   quadratic in the group position, with a proper nested test.
+3. **Image-level trend** (`trends.image_trend`): logistic regressions of correctness on age
+   with likelihood-ratio tests and subject-clustered errors.
+4. **Transition age** (`transition`) and the documented decision rule
+   (`decision.decide_trajectory`).
+
+`devfer.stats.analysis` is the workflow's statistics stage built on these; it is not
+re-exported here (import it by its module path).
+"""
+
+from __future__ import annotations
+
+from devfer.stats.decision import decide_trajectory, fit_published_table
+from devfer.stats.metrics import (
+    balanced_accuracy,
+    cluster_bootstrap_ci,
+    cohen_kappa,
+    group_metrics,
+    macro_f1,
+    per_class_recall,
+    standardised_accuracy,
+    wilson_interval,
+)
+from devfer.stats.transition import (
+    crossover_age,
+    four_param_logistic,
+    peak_age,
+    segmented_logistic,
+)
+from devfer.stats.trends import group_trend, image_trend, trend_curves
+
+__all__ = [
+    "balanced_accuracy",
+    "cluster_bootstrap_ci",
+    "cohen_kappa",
+    "crossover_age",
+    "decide_trajectory",
+    "fit_published_table",
+    "four_param_logistic",
+    "group_metrics",
+    "group_trend",
+    "image_trend",
+    "macro_f1",
+    "peak_age",
+    "per_class_recall",
+    "segmented_logistic",
+    "standardised_accuracy",
+    "trend_curves",
+    "wilson_interval",
+]

@@ -1,0 +1,330 @@
+"""The statistics stage: is each model's accuracy-by-age curve linear, and where does it turn?
+
+Per model it fits (1) the group-level trend over the ordered groups, as the reference
+study did, (2) image-level logistic regressions of correctness on age, and (3) the
+transition: the four-parameter logistic midpoint (the age at which accuracy is halfway
+between its infant and adult levels), a segmented fit's breakpoint and, for a curve that
+rises and falls, the age of the peak. The decision rule is `decide_trajectory`
+applied to the image-level fits; the group-level verdict is reported beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from devfer.stats.decision import decide_trajectory
+from devfer.stats.transition import (
+    crossover_age,
+    four_param_logistic,
+    peak_age,
+    segmented_logistic,
+)
+from devfer.stats.trends import group_trend, image_trend, trend_curves
+
+FIT_COLUMNS = [
+    "model",
+    "analysis",
+    "level",
+    "fit",
+    "n",
+    "aic",
+    "bic",
+    "statistic",
+    "df",
+    "p_value",
+    "test",
+    "preferred",
+    "decision",
+    "evidence",
+]
+
+
+# Below these the fits are not identified (quadratic over groups, splines over images).
+MIN_GROUPS = 4
+MIN_IMAGES = 50
+
+
+def _undetermined(model: str, level: str, n: int, why: str) -> pd.DataFrame:
+    row = dict.fromkeys(FIT_COLUMNS, np.nan)
+    row.update(
+        model=model,
+        level=level,
+        fit="linear",
+        n=n,
+        test="",
+        preferred=False,
+        decision="undetermined",
+        evidence=why,
+    )
+    return pd.DataFrame([row]).drop(columns="analysis")
+
+
+def _clusters(df: pd.DataFrame) -> pd.Series:
+    """Subject where known, else the image: the unit that is resampled and clustered on."""
+    return df["subject_id"].astype(object).where(df["subject_id"].notna(), df["image_id"])
+
+
+def _group_rows(model: str, cross: pd.DataFrame) -> pd.DataFrame:
+    part = cross[cross["model"] == model].sort_values("group_order")
+    if len(part) < MIN_GROUPS:
+        why = f"only {len(part)} age groups have images; the trend needs {MIN_GROUPS}"
+        return _undetermined(model, "group", int(part["n"].sum()), why)
+    fits = group_trend(part["accuracy"].to_numpy(), part["n"].to_numpy())
+    decision, evidence = decide_trajectory(fits)
+    return pd.DataFrame(
+        {
+            "model": model,
+            "level": "group",
+            "fit": fits["fit"],
+            "n": int(part["n"].sum()),
+            "aic": fits["aic"],
+            "bic": fits["bic"],
+            "statistic": fits["statistic"],
+            "df": fits["df"],
+            "p_value": fits["p_value"],
+            "test": fits["test"],
+            "preferred": fits["preferred"],
+            "decision": decision,
+            "evidence": evidence,
+        }
+    )
+
+
+def _image_rows(model: str, images: pd.DataFrame, spline_df: int) -> pd.DataFrame:
+    if len(images) < MIN_IMAGES or images["age"].nunique() <= spline_df:
+        why = f"only {len(images)} images; the image-level fits need {MIN_IMAGES}"
+        return _undetermined(model, "image", len(images), why)
+    fits = image_trend(images, "age", "correct", "cluster", spline_df)
+    decision, evidence = decide_trajectory(fits)
+    robust = fits["robust_p"].notna()
+    best_bic = fits["bic"].idxmin()
+    return pd.DataFrame(
+        {
+            "model": model,
+            "level": "image",
+            "fit": fits["fit"],
+            "n": fits["n"],
+            "aic": fits["aic"],
+            "bic": fits["bic"],
+            "statistic": fits["robust_stat"].where(robust, fits["lr_stat"]),
+            "df": fits["robust_df"].where(robust, fits["lr_df"]),
+            "p_value": fits["robust_p"].where(robust, fits["p_value"]),
+            "test": np.where(fits["fit"] == "linear", "", np.where(robust, "Wald (cluster)", "LR")),
+            "preferred": fits.index == best_bic,
+            "decision": decision,
+            "evidence": evidence,
+        }
+    )
+
+
+def image_level(predictions: pd.DataFrame, model: str) -> pd.DataFrame:
+    """A model's images (all seeds stacked) with age, correctness and cluster."""
+    part = predictions[predictions["model"] == model].copy()
+    part["correct"] = part["correct"].astype(float)
+    part["cluster"] = _clusters(part)
+    return part[part["age"].notna()]
+
+
+def away_from_boundaries(
+    images: pd.DataFrame, boundaries: Sequence[float], margin: float
+) -> pd.DataFrame:
+    """Images whose age is more than `margin` years from every inner group boundary."""
+    if margin <= 0 or not boundaries:
+        return images
+    dist = np.min(np.abs(images["age"].to_numpy()[:, None] - np.asarray(boundaries)[None]), 1)
+    return images[dist > margin]
+
+
+def analyse(
+    predictions: pd.DataFrame,
+    cross: pd.DataFrame,
+    boundaries: Sequence[float],
+    truth: float | None = None,
+    boundary_margin: float = 1.0,
+    n_boot: int = 200,
+    seed: int = 0,
+    spline_df: int = 4,
+    cross_without_boundary: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """All trend fits, fitted curves, transition estimates and the boundary sensitivity."""
+    fits, curves, transitions, sensitivity = [], [], [], []
+    for model in sorted(predictions["model"].unique()):
+        images = image_level(predictions, model)
+        group = _group_rows(model, cross)
+        image = _image_rows(model, images, spline_df)
+        fits += [group.assign(analysis="all images"), image.assign(analysis="all images")]
+        if image["decision"].iloc[0] == "undetermined":
+            transitions.append(_transition_row(model, {}, {}, {}, truth))
+        else:
+            four = four_param_logistic(
+                age=images["age"],
+                correct=images["correct"],
+                clusters=images["cluster"],
+                n_boot=n_boot,
+                seed=seed,
+            )
+            curves.append(_curves(model, images, spline_df, four))
+            transitions.append(_fit_transition(model, images, truth, four, n_boot, seed))
+        near = away_from_boundaries(images, boundaries, boundary_margin)
+        label = f"boundary ±{boundary_margin:g} y excluded"
+        rows = [_image_rows(model, near, spline_df).assign(analysis=label)]
+        if cross_without_boundary is not None:
+            rows.append(_group_rows(model, cross_without_boundary).assign(analysis=label))
+        fits += rows
+        for level, base in (("image", image), ("group", group)):
+            other = [r for r in rows if r["level"].iloc[0] == level]
+            if not other:
+                continue
+            sensitivity.append(
+                {
+                    "model": model,
+                    "level": level,
+                    "decision_all": base["decision"].iloc[0],
+                    "decision_without_boundary": other[0]["decision"].iloc[0],
+                    "changed": base["decision"].iloc[0] != other[0]["decision"].iloc[0],
+                    "n_all": int(base["n"].iloc[0]),
+                    "n_without_boundary": int(other[0]["n"].iloc[0]),
+                    "margin_years": boundary_margin,
+                }
+            )
+    if {"infant", "adult"} <= set(predictions["model"]):
+        transitions.append(crossover_row(predictions, truth, n_boot, seed))
+    curve_columns = ["model", "fit", "age", "accuracy", "ci_low", "ci_high"]
+    return {
+        "trend_fits": pd.concat(fits, ignore_index=True)[FIT_COLUMNS],
+        "trend_curves": pd.concat(curves, ignore_index=True)[curve_columns]
+        if curves
+        else pd.DataFrame(columns=curve_columns),
+        "transition": pd.DataFrame(transitions),
+        "sensitivity": pd.DataFrame(sensitivity),
+    }
+
+
+def _curves(model: str, images: pd.DataFrame, spline_df: int, four: dict[str, Any]) -> pd.DataFrame:
+    """Fitted image-level curves on a grid over the observed ages (no extrapolation)."""
+    grid = np.round(np.linspace(images["age"].min(), images["age"].max(), 141), 3)
+    curve = trend_curves(images["age"], images["correct"], grid, spline_df)
+    rate = 1 / four["scale"] if math.isfinite(four["scale"]) else 0.0
+    logistic = four["lower"] + (four["upper"] - four["lower"]) / (
+        1 + np.exp(-rate * (grid - four["estimate"]))
+    )
+    extra = pd.DataFrame({"fit": "logistic4", "age": grid, "accuracy": logistic})
+    return pd.concat([curve, extra], ignore_index=True).assign(model=model)
+
+
+def _fit_transition(
+    model: str,
+    images: pd.DataFrame,
+    truth: float | None,
+    four: dict[str, Any],
+    n_boot: int,
+    seed: int,
+) -> dict[str, Any]:
+    seg = segmented_logistic(images["age"], images["correct"], images["cluster"])
+    peak = peak_age(
+        age=images["age"],
+        correct=images["correct"],
+        clusters=images["cluster"],
+        n_boot=n_boot,
+        seed=seed,
+    )
+    return _transition_row(model, four, seg, peak, truth)
+
+
+def _transition_row(
+    model: str, four: dict[str, Any], seg: dict[str, Any], peak: dict[str, Any], truth: float | None
+) -> dict[str, Any]:
+    """One row of transition.parquet; empty fits (too little data) give NaNs."""
+    nan = float("nan")
+    four = four or {
+        "estimate": nan,
+        "ci_low": nan,
+        "ci_high": nan,
+        "scale": nan,
+        "level_young": nan,
+        "level_old": nan,
+        "at_bound": False,
+        "method": "not fitted: too few images",
+    }
+    seg = seg or dict.fromkeys(
+        ("estimate", "ci_low", "ci_high", "slope_before", "slope_after"), nan
+    )
+    peak = peak or {"estimate": nan, "ci_low": nan, "ci_high": nan, "reason": "not fitted"}
+    return {
+        "model": model,
+        "estimate": four["estimate"],
+        "ci_low": four["ci_low"],
+        "ci_high": four["ci_high"],
+        "truth": np.nan if truth is None else float(truth),
+        "method": "four-parameter logistic midpoint; " + four["method"],
+        "level_young": four["level_young"],
+        "level_old": four["level_old"],
+        "direction": "rising" if four["scale"] > 0 else "falling" if four["scale"] < 0 else "",
+        "at_bound": four["at_bound"],
+        "breakpoint": seg["estimate"],
+        "breakpoint_ci_low": seg["ci_low"],
+        "breakpoint_ci_high": seg["ci_high"],
+        "slope_before": seg["slope_before"],
+        "slope_after": seg["slope_after"],
+        "peak_age": peak["estimate"],
+        "peak_ci_low": peak["ci_low"],
+        "peak_ci_high": peak["ci_high"],
+        "peak_note": peak.get("reason", ""),
+        "note": "midpoint on a constraint (age-range end or steepest slope): the curve changes "
+        "at the edge of the data; see the breakpoint"
+        if four["at_bound"]
+        else "",
+    }
+
+
+#: `model` of the transition row that compares the two models rather than fitting one.
+CROSSOVER = "infant_vs_adult"
+
+
+def paired_images(predictions: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
+    """One row per image (and seed) scored by both models: age, cluster, correct_{model}."""
+    keys = ["image_id", "seed"] if "seed" in predictions else ["image_id"]
+    parts = []
+    for model in (first, second):
+        part = image_level(predictions, model)[[*keys, "age", "cluster", "correct"]]
+        parts.append(part.rename(columns={"correct": f"correct_{model}"}))
+    return parts[0].merge(parts[1].drop(columns=["age", "cluster"]), on=keys)
+
+
+def crossover_row(
+    predictions: pd.DataFrame, truth: float | None, n_boot: int, seed: int
+) -> dict[str, Any]:
+    """Transition row of the age at which the adult model overtakes the infant model.
+
+    Where a display is half infant-like and half adult-like, two models equally good on
+    their own kind of face are equally right about it, so the crossover estimates the same
+    quantity as each model's midpoint while cancelling what both models share (image
+    difficulty, face shape read by both).
+    """
+    pairs = paired_images(predictions, "infant", "adult")
+    fit = crossover_age(
+        age=pairs["age"],
+        first_correct=pairs["correct_infant"],
+        second_correct=pairs["correct_adult"],
+        clusters=pairs["cluster"],
+        n_boot=n_boot,
+        seed=seed,
+    )
+    row = _transition_row(CROSSOVER, {}, {}, {}, truth)
+    row.update(
+        estimate=fit["estimate"],
+        ci_low=fit["ci_low"],
+        ci_high=fit["ci_high"],
+        method="crossover: age at which the adult model overtakes the infant model; "
+        + fit["method"],
+        direction="rising",
+        at_bound=False,
+        peak_note="",
+        note=fit["reason"],
+    )
+    return row

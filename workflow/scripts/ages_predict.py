@@ -1,0 +1,23 @@
+"""Rule ages_predict: an age and an age group for every aligned face of a dataset."""
+
+import sys
+from pathlib import Path
+
+# Under --use-conda devfer is not installed: import it from this checkout.
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+from devfer.ages.settings import AgePredictSettings
+from devfer.ages.stage import predict_dataset
+from devfer.config.typed import from_params
+from devfer.runlog import logged
+
+with logged(snakemake.log[0]):
+    predict_dataset(
+        settings=from_params(AgePredictSettings, snakemake.params.settings),
+        dataset=snakemake.wildcards.dataset,
+        faces=snakemake.input.faces,
+        manifest=snakemake.input.manifest,
+        store=snakemake.input.store,
+        model=snakemake.input.get("model"),
+        out=snakemake.output[0],
+        threads=snakemake.threads,
+    )
