@@ -65,7 +65,7 @@ def test_outputs_have_the_design_columns(study: Path) -> None:
         assert store.shape == ((faces["crop_index"] >= 0).sum(), 32, 32, 3)
         assert (faces["status"] == "ok").mean() >= 0.95
         meta = read_provenance(study / "results/faces" / f"{name}.parquet")
-        assert meta["versions"]["torch"] and meta["settings"]["faces"]["size"] == 32
+        assert meta["versions"]["torch"] and meta["settings"]["size"] == 32
 
 
 def test_simulation_truth_and_qc(study: Path) -> None:
@@ -131,15 +131,51 @@ def test_adult_lr_change_reruns_no_infant_job(study: Path) -> None:
     cfg = yaml.safe_load((study / "config.yaml").read_text())
     cfg["models"]["adult"]["lr"] = 0.0001
     out = dry_run(study, cfg)
-    assert "model=adult" in out and "rule train_model" in out
+    assert "model=adult" in out and "rule train:" in out
     assert "model=infant" not in out
-    assert "age_train" not in out and "faces_shard" not in out
+    assert "ages_train" not in out and "faces_shard" not in out
+
+
+def test_nested_keys_are_overridden_by_a_second_config_file(study: Path) -> None:
+    # Snakemake rejects `--config models.adult.lr=...`; a second --configfile is merged key
+    # by key into the first, and so is a YAML mapping given to --config.
+    (study / "override.yaml").write_text("models:\n  adult:\n    lr: 0.0001\n")
+    done = subprocess.run(
+        [*SNAKEMAKE, "-d", str(study), "-n", "--cores", "2", "--configfile",
+         str(study / "config.yaml"), str(study / "override.yaml")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-3000:]
+    assert "model=adult" in out and "model=infant" not in out
+    inline = run(study, "-n", "--cores", "2", "--config", "models={adult: {lr: 0.0001}}")
+    out = inline.stdout + inline.stderr
+    assert inline.returncode == 0, out[-3000:]
+    assert "model=adult" in out and "model=infant" not in out
+
+
+def test_grid_points_train_for_the_grid_epochs(study: Path) -> None:
+    done = run(study, "grid_search", "--cores", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    for point in range(2):
+        history = pd.read_parquet(study / f"results/models/infant/grid/{point}/history.parquet")
+        assert len(history) == 1  # models.grid.epochs, not the model's own 2
+    grid = pd.read_parquet(study / "results/models/infant/grid.parquet")
+    assert len(grid) == 2 and grid["best"].sum() == 1
+
+
+def test_report_renders_tables_and_figures(study: Path) -> None:
+    done = run(study, "--report", str(study / "report.html"))
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-3000:]
+    assert "Duplicate explicit target name" not in out
+    assert (study / "report.html").stat().st_size > 100_000
 
 
 def test_grid_fans_out_one_job_per_point(study: Path) -> None:
     cfg = yaml.safe_load((study / "config.yaml").read_text())
     out = dry_run(study, cfg, "grid_search")
-    assert out.count("rule grid_point") == 4  # 2 models x (1 lr x 2 dropouts x 1 wd)
+    assert out.count("rule train_grid_point") == 4  # 2 models x (1 lr x 2 dropouts x 1 wd)
     # The switch: the infant model is retrained with the best grid point, the adult is not.
     cfg["models"]["infant"]["use_grid_best"] = True
     out = dry_run(study, cfg)

@@ -3,11 +3,7 @@ rule ages_train:
         unpack(lambda w: dataset_files(AGE_DATASET)),
     output:
         model="results/models/age_estimator/model.pt",
-        history=report(
-            "results/models/age_estimator/history.parquet",
-            caption="../report/age_history.rst",
-            category="Age estimation",
-        ),
+        history="results/models/age_estimator/history.parquet",
     log:
         "logs/ages/train.log",
     conda:
@@ -40,11 +36,7 @@ rule ages_metrics:
         unpack(lambda w: dataset_files(AGE_DATASET)),
         model=AGE_MODEL,
     output:
-        metrics=report(
-            "results/ages/estimator_metrics.parquet",
-            caption="../report/age_metrics.rst",
-            category="Age estimation",
-        ),
+        metrics="results/ages/estimator_metrics.parquet",
         test="results/ages/estimator_test.parquet",
     log:
         "logs/ages/metrics.log",

@@ -128,6 +128,39 @@ if GRID_IN_STUDY:
 TABLES = ["cross_group", "trend_fits"]
 
 
+def report_tables():
+    """Tables shown in `snakemake --report` (as HTML): name -> (Parquet, caption, category)."""
+    tables = {}
+    if SIMULATED:
+        tables["truth"] = ("results/simulation/truth.parquet", "truth", "Simulation")
+    for name in DATASETS:
+        qc = "Quality control"
+        tables[f"manifest_qc_{name}"] = (
+            f"results/qc/manifest/{name}.parquet",
+            "manifest_qc",
+            qc,
+        )
+        tables[f"faces_qc_{name}"] = (
+            f"results/qc/faces/{name}.parquet",
+            "faces_qc",
+            qc,
+        )
+    if AGE_DATASET:
+        metrics = "results/ages/estimator_metrics.parquet"
+        tables["estimator_metrics"] = (metrics, "age_metrics", "Age estimation")
+    if MODELS:
+        tables["cross_group"] = (
+            "results/metrics/cross_group.parquet",
+            "cross_group",
+            "Evaluation",
+        )
+        for name in ("trend_fits", "transition", "sensitivity"):
+            tables[name] = (f"results/stats/{name}.parquet", name, "Statistics")
+    if GRID_IN_STUDY:
+        tables["grid"] = ("results/models/grid.parquet", "grid", "Training")
+    return tables
+
+
 def history_files():
     files = expand(
         "results/models/{model}/seed{seed}/history.parquet", model=MODELS, seed=SEEDS
@@ -171,4 +204,5 @@ def all_outputs():
     if MODELS:
         outs += expand("results/figures/{name}.pdf", name=FIGURES)
         outs += expand("results/tables/{name}.md", name=TABLES)
+    outs += expand("results/report/{name}.html", name=report_tables())
     return outs

@@ -19,11 +19,7 @@ rule evaluate:
     input:
         predictions=expand("results/predictions/{model}.parquet", model=MODELS),
     output:
-        cross_group=report(
-            "results/metrics/cross_group.parquet",
-            caption="../report/cross_group.rst",
-            category="Evaluation",
-        ),
+        cross_group="results/metrics/cross_group.parquet",
         by_seed="results/metrics/cross_group_by_seed.parquet",
         confusion="results/metrics/confusion.parquet",
         composition="results/metrics/composition.parquet",

@@ -23,11 +23,7 @@ rule faces:
     output:
         table="results/faces/{dataset}.parquet",
         store="results/faces/{dataset}.npy",
-        qc=report(
-            "results/qc/faces/{dataset}.parquet",
-            caption="../report/faces_qc.rst",
-            category="Quality control",
-        ),
+        qc="results/qc/faces/{dataset}.parquet",
     log:
         "logs/faces/{dataset}/gather.log",
     conda:

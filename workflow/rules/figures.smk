@@ -4,13 +4,13 @@ rule figures:
     output:
         figures=[
             report(
-                f"results/figures/{name}.{ext}",
+                f"results/figures/{name}.png",
                 caption=f"../report/figures/{name}.rst",
                 category="Figures",
             )
             for name in FIGURES
-            for ext in ("pdf", "png")
         ],
+        pdfs=expand("results/figures/{name}.pdf", name=FIGURES),
         tables=expand("results/tables/{name}.{ext}", name=TABLES, ext=["md", "tex"]),
     log:
         "logs/figures.log",
@@ -20,3 +20,23 @@ rule figures:
         groups=[to_params(g) for g in S.age_groups(config)],
     script:
         "../scripts/figures.py"
+
+
+rule figures_report_tables:
+    input:
+        **{name: table for name, (table, _, _) in report_tables().items()},
+    output:
+        [
+            report(
+                f"results/report/{name}.html",
+                caption=f"../report/{caption}.rst",
+                category=category,
+            )
+            for name, (_, caption, category) in report_tables().items()
+        ],
+    log:
+        "logs/figures_report_tables.log",
+    conda:
+        "../envs/devfer.yaml"
+    script:
+        "../scripts/figures_report_tables.py"

@@ -3,11 +3,7 @@ rule manifest:
         manifest_sources,
     output:
         manifest="results/manifests/{dataset}.parquet",
-        qc=report(
-            "results/qc/manifest/{dataset}.parquet",
-            caption="../report/manifest_qc.rst",
-            category="Quality control",
-        ),
+        qc="results/qc/manifest/{dataset}.parquet",
     log:
         "logs/manifest/{dataset}.log",
     conda:

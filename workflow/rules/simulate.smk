@@ -16,11 +16,7 @@ rule simulate:
 
 rule simulate_truth:
     output:
-        report(
-            "results/simulation/truth.parquet",
-            caption="../report/truth.rst",
-            category="Simulation",
-        ),
+        "results/simulation/truth.parquet",
     log:
         "logs/simulate/truth.log",
     conda:

@@ -2,17 +2,9 @@ rule stats:
     input:
         unpack(stats_inputs),
     output:
-        trend_fits=report(
-            "results/stats/trend_fits.parquet",
-            caption="../report/trend_fits.rst",
-            category="Statistics",
-        ),
+        trend_fits="results/stats/trend_fits.parquet",
         trend_curves="results/stats/trend_curves.parquet",
-        transition=report(
-            "results/stats/transition.parquet",
-            caption="../report/transition.rst",
-            category="Statistics",
-        ),
+        transition="results/stats/transition.parquet",
         sensitivity="results/stats/sensitivity.parquet",
     log:
         "logs/stats/statistics.log",

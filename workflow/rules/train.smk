@@ -42,11 +42,7 @@ rule train_grid:
             point=range(len(GRID)),
         ),
     output:
-        report(
-            "results/models/{model}/grid.parquet",
-            caption="../report/grid.rst",
-            category="Training",
-        ),
+        "results/models/{model}/grid.parquet",
     log:
         "logs/train/{model}/grid.log",
     conda:

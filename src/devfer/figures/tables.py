@@ -298,3 +298,42 @@ def write_tables(
         tex.write_text(to_latex(table, caption, label), encoding="utf-8")
         paths += [md, tex]
     return paths
+
+
+def to_html(df: pd.DataFrame, title: str) -> str:
+    """A whole table as a small standalone HTML page, for `snakemake --report`.
+
+    The report shows HTML as a page but a Parquet file only as bytes; floats keep four
+    significant digits, so p-values and accuracies both stay readable.
+    """
+    body = df.to_html(
+        index=False,
+        na_rep=MISSING,
+        float_format=lambda x: f"{x:.4g}",
+        border=0,
+        classes="devfer",
+        escape=True,
+    )
+    style = (
+        "body{font-family:sans-serif;font-size:13px}"
+        "table.devfer{border-collapse:collapse}"
+        "table.devfer th,table.devfer td{padding:2px 8px;text-align:right;"
+        "border-bottom:1px solid #ddd}"
+        "table.devfer th{background:#f4f4f4}"
+    )
+    return (
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title>"
+        f"<style>{style}</style></head><body>\n<h3>{title}</h3>\n{body}\n</body></html>\n"
+    )
+
+
+def write_html_tables(tables: dict[str, str | Path], out_dir: str | Path) -> list[Path]:
+    """`{name}.html` in `out_dir` for each Parquet table given by name."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, path in tables.items():
+        target = out_dir / f"{name}.html"
+        target.write_text(to_html(pd.read_parquet(path), name.replace("_", " ")))
+        written.append(target)
+    return written
