@@ -157,3 +157,46 @@ def test_bad_age_source_and_groups() -> None:
     cfg["ages"]["groups"] = [{"name": "x", "min": 0, "max": 5}, {"name": "y", "min": 6}]
     with pytest.raises(ConfigError, match="'x' ends at 5 but 'y' starts at 6"):
         validate_config(cfg)
+
+
+def test_settings_defaults_match_the_schema() -> None:
+    """The schema is where defaults are documented; the typed settings must not drift from it."""
+    import dataclasses
+
+    from devfer.ages.settings import AgeTrainSettings
+    from devfer.config import load_schema
+    from devfer.evaluate.settings import EvaluationSettings
+    from devfer.faces.settings import FacesSettings
+    from devfer.simulate.settings import SimulatedDataset, SimulationSettings
+    from devfer.train.settings import AugmentSettings, GridSettings, ModelSettings
+
+    schema = load_schema()
+    props = schema["properties"]
+    blocks = {
+        FacesSettings: props["faces"]["properties"],
+        AgeTrainSettings: props["ages"]["properties"],
+        EvaluationSettings: props["evaluation"]["properties"],
+        SimulationSettings: props["simulation"]["properties"],
+        SimulatedDataset: props["simulation"]["properties"]["datasets"]["additionalProperties"][
+            "properties"
+        ],
+        GridSettings: props["models"]["properties"]["grid"]["properties"],
+        ModelSettings: schema["$defs"]["model"]["properties"],
+        AugmentSettings: schema["$defs"]["augment"]["properties"],
+    }
+    checked = 0
+    for cls, block in blocks.items():
+        for f in dataclasses.fields(cls):
+            if f.name not in block or "default" not in block[f.name]:
+                continue
+            want = block[f.name]["default"]
+            want = tuple(want) if isinstance(want, list) else want
+            if f.default is not dataclasses.MISSING:
+                have = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                continue  # nested settings: checked as their own block
+            else:
+                continue
+            assert have == want, f"{cls.__name__}.{f.name}: {have!r}, schema {want!r}"
+            checked += 1
+    assert checked > 40

@@ -17,6 +17,7 @@ from typing import Any
 
 from devfer import config as cfgmod
 from devfer.config import settings as S
+from devfer.layout import DatasetFiles, EvaluationData, ages_file
 
 
 class UsageError(RuntimeError):
@@ -32,12 +33,14 @@ def _r(args: argparse.Namespace, *parts: str) -> str:
     return str(Path(args.results, *parts))
 
 
-def _dataset_files(args: argparse.Namespace, name: str) -> dict[str, str]:
-    return {
-        "faces": args.faces or _r(args, "faces", f"{name}.parquet"),
-        "manifest": args.manifest or _r(args, "manifests", f"{name}.parquet"),
-        "store": args.store or _r(args, "faces", f"{name}.npy"),
-    }
+def _dataset_files(args: argparse.Namespace, name: str) -> DatasetFiles:
+    """The workflow's files for a dataset, each replaced where given on the command line."""
+    layout = DatasetFiles.of(name, args.results)
+    return DatasetFiles(
+        faces=args.faces or layout.faces,
+        manifest=args.manifest or layout.manifest,
+        store=args.store or layout.store,
+    )
 
 
 def cmd_check_config(args: argparse.Namespace) -> None:
@@ -123,7 +126,7 @@ def cmd_ages_train(args: argparse.Namespace) -> None:
         raise UsageError("the config names no age-labelled dataset (ages.dataset).")
     train_estimator(
         settings=S.age_train(cfg),
-        **_dataset_files(args, name),
+        files=_dataset_files(args, name),
         out_model=args.out_model or _r(args, "models", "age_estimator", "model.pt"),
         out_history=args.out_history or _r(args, "models", "age_estimator", "history.parquet"),
         threads=args.threads,
@@ -141,7 +144,7 @@ def cmd_ages_predict(args: argparse.Namespace) -> None:
     predict_dataset(
         settings=S.age_predict(cfg, args.dataset),
         dataset=args.dataset,
-        **_dataset_files(args, args.dataset),
+        files=_dataset_files(args, args.dataset),
         model=_age_model(args, cfg),
         out=args.out or _r(args, "ages", f"{args.dataset}.parquet"),
         threads=args.threads,
@@ -157,7 +160,7 @@ def cmd_ages_metrics(args: argparse.Namespace) -> None:
         raise UsageError("the config names no age-labelled dataset (ages.dataset).")
     score_estimator(
         settings=S.age_predict(cfg, name),
-        **_dataset_files(args, name),
+        files=_dataset_files(args, name),
         model=_age_model(args, cfg),
         out=args.out or _r(args, "ages", "estimator_metrics.parquet"),
         test_out=args.test_out or _r(args, "ages", "estimator_test.parquet"),
@@ -190,7 +193,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     train_model(
         settings=S.grid_point(cfg, name) if grid_point else S.train_model(cfg, name),
         seed=cfg["seed"] if grid_point else seed,
-        **_dataset_files(args, block["dataset"]),
+        files=_dataset_files(args, block["dataset"]),
         ages=ages,
         grid=None if grid_point else grid,
         grid_point=grid_point,
@@ -201,7 +204,6 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate_predict(args: argparse.Namespace) -> None:
-    from devfer.evaluate.files import EvaluationData
     from devfer.evaluate.stage import predict_model
 
     cfg = _config(args)
@@ -210,12 +212,7 @@ def cmd_evaluate_predict(args: argparse.Namespace) -> None:
         _r(args, "models", name, f"seed{s}", "model.pt") for s in cfg["models"]["seeds"]
     ]
     data = [
-        EvaluationData(
-            faces=_r(args, "faces", f"{d}.parquet"),
-            manifest=_r(args, "manifests", f"{d}.parquet"),
-            store=_r(args, "faces", f"{d}.npy"),
-            ages=_r(args, "ages", f"{d}.parquet"),
-        )
+        EvaluationData(files=DatasetFiles.of(d, args.results), ages=ages_file(d, args.results))
         for d in S.evaluation_datasets(cfg)
     ]
     predict_model(

@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from devfer import config as devfer_config
 from devfer.config import settings as S
 from devfer.config.typed import to_params
-from devfer.evaluate.files import evaluation_inputs
+from devfer.layout import dataset_inputs, evaluation_inputs
 
 # Validate before any job runs: a typo or a missing dataset folder stops here, with the
 # key path and the fix.
@@ -53,11 +53,7 @@ def heavy_threads(wildcards):
 
 def dataset_files(dataset):
     """A dataset's aligned faces: table, manifest and crop store."""
-    return {
-        "faces": f"results/faces/{dataset}.parquet",
-        "manifest": f"results/manifests/{dataset}.parquet",
-        "store": f"results/faces/{dataset}.npy",
-    }
+    return dataset_inputs(dataset)
 
 
 def manifest_sources(wildcards):

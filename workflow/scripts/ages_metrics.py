@@ -8,14 +8,13 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from devfer.ages.settings import AgePredictSettings
 from devfer.ages.stage import score_estimator
 from devfer.config.typed import from_params
+from devfer.layout import DatasetFiles
 from devfer.runlog import logged
 
 with logged(snakemake.log[0]):
     score_estimator(
         settings=from_params(AgePredictSettings, snakemake.params.settings),
-        faces=snakemake.input.faces,
-        manifest=snakemake.input.manifest,
-        store=snakemake.input.store,
+        files=DatasetFiles.from_input(snakemake.input),
         model=snakemake.input.model,
         out=snakemake.output.metrics,
         test_out=snakemake.output.test,

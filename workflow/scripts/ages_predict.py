@@ -8,15 +8,14 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from devfer.ages.settings import AgePredictSettings
 from devfer.ages.stage import predict_dataset
 from devfer.config.typed import from_params
+from devfer.layout import DatasetFiles
 from devfer.runlog import logged
 
 with logged(snakemake.log[0]):
     predict_dataset(
         settings=from_params(AgePredictSettings, snakemake.params.settings),
         dataset=snakemake.wildcards.dataset,
-        faces=snakemake.input.faces,
-        manifest=snakemake.input.manifest,
-        store=snakemake.input.store,
+        files=DatasetFiles.from_input(snakemake.input),
         model=snakemake.input.get("model"),
         out=snakemake.output[0],
         threads=snakemake.threads,

@@ -8,14 +8,13 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from devfer.ages.settings import AgeTrainSettings
 from devfer.ages.stage import train_estimator
 from devfer.config.typed import from_params
+from devfer.layout import DatasetFiles
 from devfer.runlog import logged
 
 with logged(snakemake.log[0]):
     train_estimator(
         settings=from_params(AgeTrainSettings, snakemake.params.settings),
-        faces=snakemake.input.faces,
-        manifest=snakemake.input.manifest,
-        store=snakemake.input.store,
+        files=DatasetFiles.from_input(snakemake.input),
         out_model=snakemake.output.model,
         out_history=snakemake.output.history,
         threads=snakemake.threads,

@@ -6,9 +6,9 @@ from pathlib import Path
 # Under --use-conda devfer is not installed: import it from this checkout.
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
 from devfer.config.typed import from_params
-from devfer.evaluate.files import evaluation_data
 from devfer.evaluate.settings import EvaluationSettings
 from devfer.evaluate.stage import predict_model
+from devfer.layout import evaluation_data
 from devfer.runlog import logged
 
 with logged(snakemake.log[0]):

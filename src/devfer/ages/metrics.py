@@ -21,28 +21,28 @@ def estimator_metrics(
     age_true, age_pred = np.asarray(age_true, float), np.asarray(age_pred, float)
     true_g, pred_g = bucket(age_true, groups), bucket(age_pred, groups)
     err = np.abs(age_true - age_pred)
+
+    def row(metric: str, true_group: str, pred_group: str, value: float, n: int) -> dict:
+        return {
+            "metric": metric,
+            "true_group": true_group,
+            "pred_group": pred_group,
+            "value": value,
+            "n": n,
+        }
+
     rows = [
-        {"metric": "mae", "true_group": "all", "pred_group": "all", "value": err.mean(),
-         "n": len(err)},
-        {"metric": "group_accuracy", "true_group": "all", "pred_group": "all",
-         "value": float(np.mean(true_g == pred_g)), "n": len(err)},
-    ]  # fmt: skip
+        row("mae", "all", "all", err.mean(), len(err)),
+        row("group_accuracy", "all", "all", float(np.mean(true_g == pred_g)), len(err)),
+    ]
     for g in groups:
         sel = true_g == g.name
-        rows.append(
-            {"metric": "mae", "true_group": g.name, "pred_group": "all",
-             "value": float(err[sel].mean()) if sel.any() else np.nan, "n": int(sel.sum())}
-        )  # fmt: skip
-        rows.append(
-            {"metric": "group_accuracy", "true_group": g.name, "pred_group": "all",
-             "value": float(np.mean(pred_g[sel] == g.name)) if sel.any() else np.nan,
-             "n": int(sel.sum())}
-        )  # fmt: skip
+        n = int(sel.sum())
+        mae = float(err[sel].mean()) if sel.any() else np.nan
+        hit = float(np.mean(pred_g[sel] == g.name)) if sel.any() else np.nan
+        rows += [row("mae", g.name, "all", mae, n), row("group_accuracy", g.name, "all", hit, n)]
     for gt in groups:
         for gp in groups:
             k = int(np.sum((true_g == gt.name) & (pred_g == gp.name)))
-            rows.append(
-                {"metric": "confusion", "true_group": gt.name, "pred_group": gp.name,
-                 "value": float(k), "n": k}
-            )  # fmt: skip
+            rows.append(row("confusion", gt.name, gp.name, float(k), k))
     return pd.DataFrame(rows)

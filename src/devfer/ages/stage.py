@@ -18,6 +18,7 @@ from devfer.ages.settings import AgePredictSettings, AgeTrainSettings, GroupSpec
 from devfer.backbones import WeightsError, create_backbone
 from devfer.data import FaceBatches, crops_tensor, load_faces
 from devfer.device import pick_device
+from devfer.layout import DatasetFiles
 from devfer.provenance import write_table
 from devfer.runlog import set_threads
 from devfer.train.loop import TrainSettings, fit
@@ -39,16 +40,14 @@ def labelled_faces(rows: pd.DataFrame, store: Any, split: str) -> tuple[FaceBatc
 def train_estimator(
     *,
     settings: AgeTrainSettings,
-    faces: str,
-    manifest: str,
-    store: str,
+    files: DatasetFiles,
     out_model: str,
     out_history: str,
     threads: int,
 ) -> None:
     """Train the age estimator on the age-labelled train split (val for model choice)."""
     set_threads(threads)
-    rows, crops = load_faces(faces, manifest, store)
+    rows, crops = load_faces(files.faces, files.manifest, files.store)
     train, _ = labelled_faces(rows, crops, "train")
     val, _ = labelled_faces(rows, crops, "val")
     log.info(
@@ -61,17 +60,8 @@ def train_estimator(
     head = AgeHead(settings.head, settings.max_age, settings.l1_weight)
     torch.manual_seed(settings.seed)
     model = create_backbone(settings.model, head.n_outputs, settings.pretrained)
-    loop = TrainSettings(
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
-        lr=settings.lr,
-        weight_decay=settings.weight_decay,
-        patience=settings.patience,
-        monitor="val_mae",
-        mode="min",
-        seed=settings.seed,
-        device=settings.device,
-        augment=settings.augment,
+    loop = TrainSettings.of(
+        settings, monitor="val_mae", mode="min", seed=settings.seed, device=settings.device
     )
     checkpoint = Path(out_model).with_name("checkpoint.pt")
     history, best = fit(model, head.step, train, val, loop, checkpoint)
@@ -109,9 +99,7 @@ def predict_dataset(
     *,
     settings: AgePredictSettings,
     dataset: str,
-    faces: str,
-    manifest: str,
-    store: str,
+    files: DatasetFiles,
     model: str | None,
     out: str,
     threads: int,
@@ -119,7 +107,7 @@ def predict_dataset(
     """Age and age group for every aligned face of a dataset (estimated, labelled or known)."""
     set_threads(threads)
     groups = _groups(settings.groups)
-    rows, crops = load_faces(faces, manifest, store)
+    rows, crops = load_faces(files.faces, files.manifest, files.store)
     source = settings.age_source
     if source == "estimated":
         if model is None:
@@ -145,9 +133,7 @@ def predict_dataset(
 def score_estimator(
     *,
     settings: AgePredictSettings,
-    faces: str,
-    manifest: str,
-    store: str,
+    files: DatasetFiles,
     model: str,
     out: str,
     test_out: str,
@@ -156,7 +142,7 @@ def score_estimator(
     """Estimator quality on the age-labelled dataset's held-out test split."""
     set_threads(threads)
     groups = _groups(settings.groups)
-    rows, crops = load_faces(faces, manifest, store)
+    rows, crops = load_faces(files.faces, files.manifest, files.store)
     test, part = labelled_faces(rows, crops, "test")
     net, head, _ = load_estimator(model)
     pred = predict_ages(net, head, test.images, groups, device=pick_device(settings.device))

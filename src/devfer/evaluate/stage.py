@@ -10,7 +10,6 @@ import torch
 
 from devfer.data import crops_tensor, load_faces
 from devfer.device import pick_device
-from devfer.evaluate.files import EvaluationData
 from devfer.evaluate.metrics import (
     common_images,
     composition,
@@ -20,6 +19,7 @@ from devfer.evaluate.metrics import (
 )
 from devfer.evaluate.predictions import class_probabilities, eligibility, prediction_frame
 from devfer.evaluate.settings import EvaluationSettings
+from devfer.layout import EvaluationData
 from devfer.provenance import write_table
 from devfer.runlog import set_threads
 from devfer.train.expression import ExpressionNet
@@ -34,7 +34,7 @@ def evaluation_rows(data: Sequence[EvaluationData]) -> tuple[list[pd.DataFrame],
     """Labelled, aligned faces of the evaluation datasets with their age and age group."""
     frames, stores = [], []
     for d in data:
-        rows, store = load_faces(d.faces, d.manifest, d.store)
+        rows, store = load_faces(d.files.faces, d.files.manifest, d.files.store)
         ages = pd.read_parquet(d.ages, columns=["image_id", "age_pred", "age_group"])
         rows = rows[rows["label"].notna()].merge(ages, on="image_id", how="inner")
         frames.append(rows)

@@ -45,6 +45,19 @@ class TrainSettings:
     device: str = "auto"
     augment: AugmentSettings | None = None
 
+    @classmethod
+    def of(cls, block: Any, **extra: Any) -> TrainSettings:
+        """The loop's settings from a model's or the age estimator's settings block."""
+        return cls(
+            epochs=block.epochs,
+            batch_size=block.batch_size,
+            lr=block.lr,
+            weight_decay=block.weight_decay,
+            patience=block.patience,
+            augment=block.augment,
+            **extra,
+        )
+
 
 def _epoch_seed(seed: int, epoch: int) -> int:
     return seed * 100_003 + epoch
@@ -154,8 +167,17 @@ def fit(
         epoch = state["epoch"] + 1
         start = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        tr = run_epoch(model, step, train, settings, device, optimizer, epoch, sampler_weights,
-                       desc=f"epoch {epoch} train")  # fmt: skip
+        tr = run_epoch(
+            model,
+            step,
+            train,
+            settings,
+            device,
+            optimizer,
+            epoch,
+            sampler_weights,
+            desc=f"epoch {epoch} train",
+        )
         va = run_epoch(model, step, val, settings, device, None, epoch, desc=f"epoch {epoch} val")
         scheduler.step()
         row = {"epoch": epoch, "lr": lr, "seconds": time.perf_counter() - start}
@@ -173,12 +195,18 @@ def fit(
         else:
             state["bad"] += 1
         state["epoch"] = epoch
+        scores = "  ".join(
+            f"{k} {v:.4g}" for k, v in row.items() if k.startswith(("train_", "val_"))
+        )
+        speed = (len(train) + len(val)) / row["seconds"]
         log.info(
             "epoch %d/%d  %s  (%.1f s, %.0f img/s)",
-            epoch, settings.epochs,
-            "  ".join(f"{k} {v:.4g}" for k, v in row.items() if k.startswith(("train_", "val_"))),
-            row["seconds"], (len(train) + len(val)) / row["seconds"],
-        )  # fmt: skip
+            epoch,
+            settings.epochs,
+            scores,
+            row["seconds"],
+            speed,
+        )
         stopping = settings.patience is not None and state["bad"] >= settings.patience
         if stopping:
             log.info("early stop: no %s improvement in %d epochs", settings.monitor, state["bad"])

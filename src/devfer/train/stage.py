@@ -13,6 +13,7 @@ import torch
 
 from devfer import CLASSES
 from devfer.data import FaceBatches, crops_tensor, load_faces
+from devfer.layout import DatasetFiles
 from devfer.provenance import write_table
 from devfer.runlog import set_threads
 from devfer.train.expression import CombinedDistanceLoss, ExpressionNet, class_balance
@@ -72,18 +73,8 @@ def fit_expression_model(
         weights if block.balance == "weights" else None,
         seed,
     )
-    loop = TrainSettings(
-        epochs=block.epochs,
-        batch_size=block.batch_size,
-        lr=block.lr,
-        weight_decay=block.weight_decay,
-        patience=block.patience,
-        monitor="val_accuracy",
-        mode="max",
-        seed=seed,
-        device=device,
-        augment=block.augment,
-        scheduler="cosine",
+    loop = TrainSettings.of(
+        block, monitor="val_accuracy", mode="max", seed=seed, device=device, scheduler="cosine"
     )
     history, best = fit(
         model,
@@ -113,9 +104,7 @@ def train_model(
     *,
     settings: TrainModelSettings,
     seed: int,
-    faces: str,
-    manifest: str,
-    store: str,
+    files: DatasetFiles,
     out_model: str,
     out_history: str,
     threads: int,
@@ -138,7 +127,7 @@ def train_model(
         best = best_grid_point(grid)
         block = dataclasses.replace(block, **dataclasses.asdict(best))
         log.info("using the best grid point: %s", best)
-    rows, crops = load_faces(faces, manifest, store)
+    rows, crops = load_faces(files.faces, files.manifest, files.store)
     sets = expression_sets(rows, crops, ages, block.age_groups)
     log.info(
         "%s model, seed %d: %s images (train/val/test)",

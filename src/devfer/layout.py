@@ -1,0 +1,71 @@
+"""Where the workflow keeps a dataset's files: one contract for rules, scripts and the CLI.
+
+A stage that reads aligned faces takes them as one `DatasetFiles`; the rules name the same
+files with `dataset_inputs`, so the layout is written down once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DatasetFiles:
+    """A dataset's aligned faces: faces table, manifest and crop store."""
+
+    faces: str
+    manifest: str
+    store: str
+
+    @classmethod
+    def of(cls, name: str, results: str | Path = "results") -> DatasetFiles:
+        root = Path(results)
+        return cls(
+            faces=str(root / "faces" / f"{name}.parquet"),
+            manifest=str(root / "manifests" / f"{name}.parquet"),
+            store=str(root / "faces" / f"{name}.npy"),
+        )
+
+    @classmethod
+    def from_input(cls, inputs: Mapping[str, str], prefix: str = "") -> DatasetFiles:
+        """Back from a rule's named inputs (`dataset_inputs`)."""
+        return cls(**{f.name: inputs[f"{prefix}{f.name}"] for f in fields(cls)})
+
+
+def ages_file(name: str, results: str | Path = "results") -> str:
+    return str(Path(results) / "ages" / f"{name}.parquet")
+
+
+def dataset_inputs(name: str, prefix: str = "") -> dict[str, str]:
+    """A rule's named inputs for one dataset's aligned faces."""
+    return {f"{prefix}{k}": v for k, v in asdict(DatasetFiles.of(name)).items()}
+
+
+@dataclass(frozen=True)
+class EvaluationData:
+    """One evaluation dataset: its aligned faces and its ages table."""
+
+    files: DatasetFiles
+    ages: str
+
+
+def evaluation_inputs(datasets: Sequence[str]) -> dict[str, str]:
+    """Named inputs for the evaluation datasets: `{dataset}__{file}` → path, so the script
+    gets them back by name rather than by position in a flat list."""
+    out: dict[str, str] = {}
+    for name in datasets:
+        out.update(dataset_inputs(name, prefix=f"{name}__"))
+        out[f"{name}__ages"] = ages_file(name)
+    return out
+
+
+def evaluation_data(inputs: Mapping[str, str], datasets: Sequence[str]) -> list[EvaluationData]:
+    """The evaluation datasets' files back from a rule's named inputs, in the given order."""
+    return [
+        EvaluationData(
+            files=DatasetFiles.from_input(inputs, prefix=f"{name}__"), ages=inputs[f"{name}__ages"]
+        )
+        for name in datasets
+    ]
