@@ -125,7 +125,11 @@ TABLES = ["cross_group", "trend_fits"]
 
 
 def report_tables():
-    """Tables shown in `snakemake --report` (as HTML): name -> (Parquet, caption, category)."""
+    """Tables shown in `snakemake --report` (as HTML): name -> (Parquet, caption, category).
+
+    Names and categories must not repeat each other or the report's own panels (Workflow,
+    Statistics): docutils rejects a duplicate link target.
+    """
     tables = {}
     if SIMULATED:
         tables["truth"] = ("results/simulation/truth.parquet", "truth", "Simulation")
@@ -151,7 +155,11 @@ def report_tables():
             "Evaluation",
         )
         for name in ("trend_fits", "transition", "sensitivity"):
-            tables[name] = (f"results/stats/{name}.parquet", name, "Statistics")
+            tables[name] = (
+                f"results/stats/{name}.parquet",
+                name,
+                "Trends and transition",
+            )
     if GRID_IN_STUDY:
         tables["grid"] = ("results/models/grid.parquet", "grid", "Training")
     return tables
