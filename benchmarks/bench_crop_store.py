@@ -24,6 +24,7 @@ from PIL import Image
 from devfer.faces.align import similarity_transform, template, warp
 from devfer.faces.detect import Detector, align_rows
 from devfer.faces.imageio import load_rgb
+from devfer.faces.settings import FacesSettings
 
 
 def timed(label: str, n: int, fn) -> float:
@@ -45,10 +46,8 @@ def main() -> None:
         tmp = Path(tmp)
         paths = rendered_faces(tmp / "orig", args.n)
         rows = pd.DataFrame({"image_id": [p.name for p in paths], "path": list(map(str, paths))})
-        cfg = {"size": args.size, "margin": 0.15, "max_side": 1024, "max_pixels": 250_000_000,
-               "detect_size": 160, "min_prob": 0.9, "min_face_size": 20,
-               "batch_size": 64}  # fmt: skip
-        table, crops = align_rows(rows, cfg, "skip", Detector(device="cpu"), False)
+        cfg = FacesSettings(size=args.size, margin=0.15, batch_size=64, device="cpu")
+        table, crops = align_rows(rows, cfg, Detector(device="cpu"), False)
         marks = table[[c for c in table.columns if c.endswith(("_x", "_y"))]].to_numpy(float)
         np.save(tmp / "store.npy", crops)
         (tmp / "png").mkdir()

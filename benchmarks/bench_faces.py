@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,7 @@ import torch
 from _common import rendered_faces
 
 from devfer.faces.detect import Detector, align_rows
+from devfer.faces.settings import FacesSettings
 
 
 def main() -> None:
@@ -34,13 +36,12 @@ def main() -> None:
         paths = rendered_faces(Path(tmp), args.n, args.size)
         rows = pd.DataFrame({"image_id": [p.name for p in paths], "path": list(map(str, paths))})
         detector = Detector(160, 0.9, 20, args.device)
-        cfg = {"size": 64, "margin": 0.15, "max_side": 1024, "max_pixels": 250_000_000,
-               "detect_size": 160, "min_prob": 0.9, "min_face_size": 20}  # fmt: skip
-        align_rows(rows.head(8), {**cfg, "batch_size": 8}, "skip", detector, False)  # warm-up
+        cfg = FacesSettings(size=64, margin=0.15, device=args.device)
+        align_rows(rows.head(8), replace(cfg, batch_size=8), detector, False)  # warm-up
         rates, found = {}, {}
         for label, batch in (("batched", args.batch), ("one at a time", 1)):
             start = time.perf_counter()
-            table, _ = align_rows(rows, {**cfg, "batch_size": batch}, "skip", detector, False)
+            table, _ = align_rows(rows, replace(cfg, batch_size=batch), detector, False)
             rates[label] = len(rows) / (time.perf_counter() - start)
             found[label] = (table["align_method"] == "landmarks").mean()
     device = args.device if args.device != "cpu" else f"cpu, {args.threads} threads"

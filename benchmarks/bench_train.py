@@ -19,8 +19,9 @@ import torch
 from devfer.data import FaceBatches, crops_tensor
 from devfer.device import pick_device
 from devfer.train.expression import CombinedDistanceLoss, ExpressionNet
+from devfer.train.settings import AugmentSettings
 
-AUGMENT = {"flip": True, "rotation": 8, "scale": [0.85, 1.0], "color": 0.15}
+AUGMENT = AugmentSettings(flip=True, rotation=8, scale=(0.85, 1.0), color=0.15)
 
 
 def train_steps(model, loss, batches, device, n_steps) -> float:

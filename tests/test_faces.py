@@ -1,5 +1,6 @@
 """Detection and alignment with the real MTCNN, on rendered faces and every bad input."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,18 +11,16 @@ from PIL import Image
 
 from devfer.faces.align import template
 from devfer.faces.detect import Detector, align_rows, gather, shard_rows
+from devfer.faces.settings import FacesSettings
 from devfer.simulate import Pose, render_face, sample_identity
 
 pytestmark = pytest.mark.slow
-FACES = {
-    "size": 64, "detect_size": 160, "min_prob": 0.9, "min_face_size": 20, "margin": 0.15,
-    "batch_size": 8, "max_side": 1024, "max_pixels": 250_000_000, "device": "cpu",
-}  # fmt: skip
+FACES = FacesSettings(size=64, margin=0.15, batch_size=8, device="cpu")
 
 
 @pytest.fixture(scope="module")
 def detector() -> Detector:
-    return Detector(FACES["detect_size"], FACES["min_prob"], FACES["min_face_size"], "cpu")
+    return Detector(FACES.detect_size, FACES.min_prob, FACES.min_face_size, "cpu")
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +58,12 @@ def test_letterbox_keeps_coordinates(detector, face) -> None:
 
 def test_aligned_crop_puts_landmarks_on_template(detector, face, tmp_path) -> None:
     face.image.save(tmp_path / "face.png")
-    table, crops = align_rows(manifest_for([tmp_path / "face.png"]), FACES, "skip", detector, False)
+    table, crops = align_rows(manifest_for([tmp_path / "face.png"]), FACES, detector, False)
     assert table["status"].tolist() == ["ok"] and crops.shape == (1, 64, 64, 3)
     # Detect again inside the crop: the landmarks sit on the template.
     crop = Image.fromarray(crops[0]).resize((128, 128), Image.Resampling.BICUBIC)
     (again,) = detector.detect([crop])
-    error = np.linalg.norm(again.landmarks / 2 - template(64, FACES["margin"]), axis=1)
+    error = np.linalg.norm(again.landmarks / 2 - template(64, FACES.margin), axis=1)
     assert error.mean() < 2.5
 
 
@@ -74,7 +73,7 @@ def test_every_bad_input_is_aligned_or_recorded(detector, face, tmp_path) -> Non
         writer(tmp_path / filename, face.image)
         paths.append(tmp_path / filename)
     paths.append(tmp_path / "missing.jpg")
-    table, crops = align_rows(manifest_for(paths), FACES, "skip", detector, False)
+    table, crops = align_rows(manifest_for(paths), FACES, detector, False)
     got = dict(zip(table["image_id"].str.removeprefix("t/"), table["status"], strict=True))
     want = {filename: status for _, filename, status in BAD_INPUTS.values()}
     assert got == {**want, "missing.jpg": "missing"}
@@ -105,7 +104,7 @@ def test_every_bad_input_is_aligned_or_recorded(detector, face, tmp_path) -> Non
 def test_no_face_policy(detector, tmp_path, policy, box, status, method) -> None:
     Image.new("RGB", (120, 100), (80, 140, 90)).save(tmp_path / "wall.png")
     rows = manifest_for([tmp_path / "wall.png"], {"wall.png": box} if box else None)
-    table, crops = align_rows(rows, FACES, policy, detector, False)
+    table, crops = align_rows(rows, replace(FACES, no_face=policy), detector, False)
     assert table["status"].item() == status and table["align_method"].item() == method
     assert len(crops) == (1 if status == "ok" else 0)
     if method == "dataset_box":
@@ -119,10 +118,10 @@ def test_shards_gather_to_the_unsharded_result(detector, face, tmp_path) -> None
         (face.image if k != 2 else Image.new("RGB", (128, 128))).save(p)
         paths.append(p)
     manifest = manifest_for(paths)
-    whole, whole_crops = align_rows(manifest, FACES, "skip", detector, False)
+    whole, whole_crops = align_rows(manifest, FACES, detector, False)
     tables, stores = [], []
     for k in range(3):
-        t, c = align_rows(shard_rows(manifest, k, 3), FACES, "skip", detector, False)
+        t, c = align_rows(shard_rows(manifest, k, 3), FACES, detector, False)
         t.to_parquet(tmp_path / f"s{k}.parquet")
         np.save(tmp_path / f"s{k}.npy", c)
         tables.append(tmp_path / f"s{k}.parquet")

@@ -11,8 +11,16 @@ reviewer accepts:
    quadratic in the group position, with a proper nested test.
 3. **Image-level trend** (`trends.image_trend`): logistic regressions of correctness on age
    with likelihood-ratio tests and subject-clustered errors.
-4. **Transition age** (`transition`) and the documented decision rule
-   (`decision.decide_trajectory`).
+4. **Transition age** (`transition`, `segmented`) and the documented decision rule
+   (`decision.decide_trajectory`; `decision.chosen_fit` names the fit it selects).
+
+Subject-clustered data: functions that take `clusters` give intervals that resample
+subjects (or use cluster-robust covariances). Stacked seeds: functions that take `images` /
+`image_col` collapse replicate seeds of one image to one row (mean correctness over seeds),
+so seeds never count as extra independent images (see `_fitting._as_age_correct`).
+Scales: logistic fits test linearity on the logit scale, least squares on published
+accuracies (`fit_published_table` without n) on the accuracy scale; the tables say which
+in their `scale` column.
 
 `devfer.stats.analysis` is the workflow's statistics stage built on these; it is not
 re-exported here (import it by its module path).
@@ -20,7 +28,7 @@ re-exported here (import it by its module path).
 
 from __future__ import annotations
 
-from devfer.stats.decision import decide_trajectory, fit_published_table
+from devfer.stats.decision import chosen_fit, decide_trajectory, fit_published_table
 from devfer.stats.metrics import (
     balanced_accuracy,
     cluster_bootstrap_ci,
@@ -41,6 +49,7 @@ from devfer.stats.trends import group_trend, image_trend, trend_curves
 
 __all__ = [
     "balanced_accuracy",
+    "chosen_fit",
     "cluster_bootstrap_ci",
     "cohen_kappa",
     "crossover_age",

@@ -56,10 +56,31 @@ def _boot_weights(codes: np.ndarray, n_clusters: int, rng: np.random.Generator) 
 
 
 def _as_age_correct(
-    age: Any, correct: Any, clusters: Any | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """(age, 0/1 correctness, cluster codes, number of clusters), rows missing age or
-    correctness dropped."""
+    age: Any, correct: Any, clusters: Any | None, images: Any | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """(age, response, weight, cluster codes, number of clusters) with one row per image.
+
+    Rows missing age or correctness are dropped; correctness must be 0/1. Without `images`
+    every row is an image: response = correctness, weight 1.
+
+    With `images` (an image id per row), rows sharing an id are replicate seeds: the same
+    image scored by models trained with different seeds. They are collapsed to one row per
+    image (in order of first appearance, with that row's age and cluster) whose response is
+    the image's mean correctness over its S_i seeds and whose weight is S_i / mean(S), so the
+    weights sum to the number of images. Why this, not the stacked rows: the seeds of one image
+    share the image, so they are not independent evidence, yet a stacked Bernoulli likelihood
+    counts them as such (its LR statistic grows about S-fold, BIC uses log(images x S)).
+    The collapsed Bernoulli log-likelihood is the stacked one divided by mean(S): the same
+    maximiser (so the same fitted curves), with each image counted once. As a quasi-likelihood
+    for the mean correctness it is valid: E[mean] = the training procedure's expected accuracy
+    and Var[mean] <= p (1 - p) (dispersion at most 1, so likelihood-ratio tests on it are
+    conservative), and cluster-robust or cluster-bootstrap inference, which the study uses,
+    does not depend on the variance at all. With S identical seeds the collapsed data are
+    exactly the one-seed data, so every statistic equals the one-seed one. Fitting each seed
+    and combining was not chosen: the per-seed estimates share the images and subjects, so
+    combining them needs this same cluster machinery, and small per-seed fits are less stable.
+    When clusters are None, each image is its own cluster (its seeds are resampled together).
+    """
     a = np.asarray(age, dtype=float)
     y = np.asarray(correct, dtype=float)
     if a.shape != y.shape or a.ndim != 1:
@@ -67,9 +88,49 @@ def _as_age_correct(
     keep = np.isfinite(a) & np.isfinite(y)
     if not np.all((y[keep] == 0) | (y[keep] == 1)):
         raise ValueError("correct must be 0/1 (or boolean)")
-    cl = None if clusters is None else np.asarray(clusters, dtype=object)[keep]
-    codes, n_clusters = _cluster_codes(int(keep.sum()), cl)
-    return a[keep], y[keep], codes, n_clusters
+    cl = None if clusters is None else np.asarray(clusters, dtype=object)
+    if cl is not None and len(cl) != len(a):
+        raise ValueError(f"clusters has {len(cl)} entries, expected {len(a)}")
+    a, y = a[keep], y[keep]
+    cl = None if cl is None else cl[keep]
+    w = np.ones(len(y))
+    if images is not None:
+        ids = np.asarray(images, dtype=object)
+        if len(ids) != len(keep):
+            raise ValueError(f"images has {len(ids)} entries, expected {len(keep)}")
+        unit = pd.factorize(pd.Series(ids[keep]))[0]
+        if np.any(unit < 0):
+            raise ValueError("images must not have missing ids")
+        n_img = int(unit.max()) + 1 if len(unit) else 0
+        first = np.full(n_img, len(unit))
+        np.minimum.at(first, unit, np.arange(len(unit)))
+        seeds = np.bincount(unit, minlength=n_img).astype(float)
+        y = np.bincount(unit, weights=y, minlength=n_img) / seeds
+        a = a[first]
+        cl = None if cl is None else cl[first]
+        w = seeds / seeds.mean() if n_img else seeds
+    codes, n_clusters = _cluster_codes(len(y), cl)
+    return a, y, w, codes, n_clusters
+
+
+def _boot_share_ci(
+    values: np.ndarray, level: float, min_share: float
+) -> tuple[float, float, float, str]:
+    """Percentile CI over the resamples that had an estimate, their share, and a note.
+
+    A resample without one (no crossing, no maximum) is dropped, so the CI is conditional on
+    the estimate existing; when fewer than `min_share` of the resamples had one, the
+    estimate's existence itself is in doubt and the CI is NaN with a note saying why.
+    """
+    share = float(np.mean(np.isfinite(values))) if len(values) else math.nan
+    if not share >= min_share:
+        note = (
+            f"only {share:.0%} of bootstrap resamples had an estimate (< {min_share:.0%}): "
+            "no interval"
+        )
+        return math.nan, math.nan, share, note
+    lo, hi = _percentile_ci(values, level)
+    return lo, hi, share, ""
 
 
 def _logistic_fit_batch(

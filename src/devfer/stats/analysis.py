@@ -6,6 +6,15 @@ transition: the four-parameter logistic midpoint (the age at which accuracy is h
 between its infant and adult levels), a segmented fit's breakpoint and, for a curve that
 rises and falls, the age of the peak. The decision rule is `decide_trajectory`
 applied to the image-level fits; the group-level verdict is reported beside it.
+
+Rows of the prediction table are image x seed. Replicate seeds never count as extra images:
+every image-level fit collapses them to one row per image (mean correctness over seeds,
+see `devfer.stats._fitting._as_age_correct`), thresholds count distinct images, and the
+bootstraps resample subjects with all their images and seeds.
+
+Scales: the image-level and group-level fits here are logistic, so "linear" in trend_fits
+means linear on the logit scale (column `scale`); `fit_published_table` without n tests
+linearity on the accuracy scale instead.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from devfer.stats.decision import decide_trajectory
+from devfer.stats.decision import chosen_fit, decide_trajectory
 from devfer.stats.transition import (
     crossover_age,
     four_param_logistic,
@@ -31,6 +40,7 @@ FIT_COLUMNS = [
     "analysis",
     "level",
     "fit",
+    "scale",
     "n",
     "aic",
     "bic",
@@ -45,6 +55,7 @@ FIT_COLUMNS = [
 
 
 # Below these the fits are not identified (quadratic over groups, splines over images).
+# Images are distinct images: replicate seeds of one image count once.
 MIN_GROUPS = 4
 MIN_IMAGES = 50
 
@@ -81,6 +92,7 @@ def _group_rows(model: str, cross: pd.DataFrame) -> pd.DataFrame:
             "model": model,
             "level": "group",
             "fit": fits["fit"],
+            "scale": fits["scale"],
             "n": int(part["n"].sum()),
             "aic": fits["aic"],
             "bic": fits["bic"],
@@ -88,7 +100,7 @@ def _group_rows(model: str, cross: pd.DataFrame) -> pd.DataFrame:
             "df": fits["df"],
             "p_value": fits["p_value"],
             "test": fits["test"],
-            "preferred": fits["preferred"],
+            "preferred": fits["fit"] == chosen_fit(fits),
             "decision": decision,
             "evidence": evidence,
         }
@@ -96,18 +108,21 @@ def _group_rows(model: str, cross: pd.DataFrame) -> pd.DataFrame:
 
 
 def _image_rows(model: str, images: pd.DataFrame, spline_df: int) -> pd.DataFrame:
-    if len(images) < MIN_IMAGES or images["age"].nunique() <= spline_df:
-        why = f"only {len(images)} images; the image-level fits need {MIN_IMAGES}"
-        return _undetermined(model, "image", len(images), why)
-    fits = image_trend(images, "age", "correct", "cluster", spline_df)
+    """Image-level trend rows; `preferred` marks the fit the decision selects (linear when
+    the verdict is linear, even if a nonlinear fit has the lowest BIC)."""
+    n_images = int(images["image_id"].nunique())
+    if n_images < MIN_IMAGES or images["age"].nunique() <= spline_df:
+        why = f"only {n_images} images; the image-level fits need {MIN_IMAGES}"
+        return _undetermined(model, "image", n_images, why)
+    fits = image_trend(images, "age", "correct", "cluster", spline_df, image_col="image_id")
     decision, evidence = decide_trajectory(fits)
     robust = fits["robust_p"].notna()
-    best_bic = fits["bic"].idxmin()
     return pd.DataFrame(
         {
             "model": model,
             "level": "image",
             "fit": fits["fit"],
+            "scale": fits["scale"],
             "n": fits["n"],
             "aic": fits["aic"],
             "bic": fits["bic"],
@@ -115,7 +130,7 @@ def _image_rows(model: str, images: pd.DataFrame, spline_df: int) -> pd.DataFram
             "df": fits["robust_df"].where(robust, fits["lr_df"]),
             "p_value": fits["robust_p"].where(robust, fits["p_value"]),
             "test": np.where(fits["fit"] == "linear", "", np.where(robust, "Wald (cluster)", "LR")),
-            "preferred": fits.index == best_bic,
+            "preferred": fits["fit"] == chosen_fit(fits),
             "decision": decision,
             "evidence": evidence,
         }
@@ -151,7 +166,16 @@ def analyse(
     spline_df: int = 4,
     cross_without_boundary: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """All trend fits, fitted curves, transition estimates and the boundary sensitivity."""
+    """All trend fits, fitted curves, transition estimates and the boundary sensitivity.
+
+    `n_boot` bootstrap resamples of subjects (the study's `transition_boot`) give every
+    transition interval: the midpoint, the breakpoint, the peak and the crossover.
+
+    Tables: trend_fits (FIT_COLUMNS; `scale` is the scale on which linearity is tested,
+    'logit' for every fit here; `n` counts distinct images, not image x seed rows),
+    trend_curves (cluster-robust pointwise bands), transition (see `_transition_row`) and
+    sensitivity.
+    """
     fits, curves, transitions, sensitivity = [], [], [], []
     for model in sorted(predictions["model"].unique()):
         images = image_level(predictions, model)
@@ -167,6 +191,7 @@ def analyse(
                 clusters=images["cluster"],
                 n_boot=n_boot,
                 seed=seed,
+                images=images["image_id"],
             )
             curves.append(_curves(model, images, spline_df, four))
             transitions.append(_fit_transition(model, images, truth, four, n_boot, seed))
@@ -208,7 +233,14 @@ def analyse(
 def _curves(model: str, images: pd.DataFrame, spline_df: int, four: dict[str, Any]) -> pd.DataFrame:
     """Fitted image-level curves on a grid over the observed ages (no extrapolation)."""
     grid = np.round(np.linspace(images["age"].min(), images["age"].max(), 141), 3)
-    curve = trend_curves(images["age"], images["correct"], grid, spline_df)
+    curve = trend_curves(
+        images["age"],
+        images["correct"],
+        grid,
+        spline_df,
+        clusters=images["cluster"],
+        images=images["image_id"],
+    )
     rate = 1 / four["scale"] if math.isfinite(four["scale"]) else 0.0
     logistic = four["lower"] + (four["upper"] - four["lower"]) / (
         1 + np.exp(-rate * (grid - four["estimate"]))
@@ -225,13 +257,23 @@ def _fit_transition(
     n_boot: int,
     seed: int,
 ) -> dict[str, Any]:
-    seg = segmented_logistic(images["age"], images["correct"], images["cluster"])
+    # The subject bootstrap, not the profile-likelihood CI: the profile CI treats images as
+    # independent and is far too narrow for subject-clustered data.
+    seg = segmented_logistic(
+        images["age"],
+        images["correct"],
+        images["cluster"],
+        n_boot=n_boot,
+        seed=seed,
+        images=images["image_id"],
+    )
     peak = peak_age(
         age=images["age"],
         correct=images["correct"],
         clusters=images["cluster"],
         n_boot=n_boot,
         seed=seed,
+        images=images["image_id"],
     )
     return _transition_row(model, four, seg, peak, truth)
 
@@ -239,7 +281,16 @@ def _fit_transition(
 def _transition_row(
     model: str, four: dict[str, Any], seg: dict[str, Any], peak: dict[str, Any], truth: float | None
 ) -> dict[str, Any]:
-    """One row of transition.parquet; empty fits (too little data) give NaNs."""
+    """One row of transition.parquet; empty fits (too little data) give NaNs.
+
+    Besides the estimates and intervals: `at_bound` flags a four-parameter logistic fit on
+    its box (midpoint at an age-range end, steepest slope, or an asymptote at 0 or 1), with
+    the constraint in `note`; `breakpoint_method` says how the breakpoint interval was
+    obtained (subject bootstrap in the study); `boot_share` is the share of bootstrap
+    resamples with a crossing (crossover row; NaN elsewhere, the midpoint always exists) and
+    `peak_boot_share` the share with a maximum. When a share is below
+    `transition.MIN_BOOT_SHARE` (0.8) the interval is NaN and `note` / `peak_note` say why.
+    """
     nan = float("nan")
     four = four or {
         "estimate": nan,
@@ -249,12 +300,21 @@ def _transition_row(
         "level_young": nan,
         "level_old": nan,
         "at_bound": False,
+        "bound_note": "",
         "method": "not fitted: too few images",
     }
-    seg = seg or dict.fromkeys(
-        ("estimate", "ci_low", "ci_high", "slope_before", "slope_after"), nan
-    )
+    seg = seg or {
+        **dict.fromkeys(("estimate", "ci_low", "ci_high", "slope_before", "slope_after"), nan),
+        "method": "",
+    }
     peak = peak or {"estimate": nan, "ci_low": nan, "ci_high": nan, "reason": "not fitted"}
+    note = ""
+    if four["at_bound"]:
+        note = (
+            f"fit on a constraint ({four.get('bound_note', '')}): the curve does not level off "
+            "or changes at the edge of the data, so the midpoint is not a transition seen in "
+            "the data; see the breakpoint"
+        )
     return {
         "model": model,
         "estimate": four["estimate"],
@@ -266,19 +326,19 @@ def _transition_row(
         "level_old": four["level_old"],
         "direction": "rising" if four["scale"] > 0 else "falling" if four["scale"] < 0 else "",
         "at_bound": four["at_bound"],
+        "boot_share": nan,
         "breakpoint": seg["estimate"],
         "breakpoint_ci_low": seg["ci_low"],
         "breakpoint_ci_high": seg["ci_high"],
+        "breakpoint_method": seg["method"],
         "slope_before": seg["slope_before"],
         "slope_after": seg["slope_after"],
         "peak_age": peak["estimate"],
         "peak_ci_low": peak["ci_low"],
         "peak_ci_high": peak["ci_high"],
+        "peak_boot_share": peak.get("boot_share", nan),
         "peak_note": peak.get("reason", ""),
-        "note": "midpoint on a constraint (age-range end or steepest slope): the curve changes "
-        "at the edge of the data; see the breakpoint"
-        if four["at_bound"]
-        else "",
+        "note": note,
     }
 
 
@@ -287,7 +347,8 @@ CROSSOVER = "infant_vs_adult"
 
 
 def paired_images(predictions: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
-    """One row per image (and seed) scored by both models: age, cluster, correct_{model}."""
+    """One row per image (and seed) scored by both models: image_id, (seed,) age, cluster,
+    correct_{model}."""
     keys = ["image_id", "seed"] if "seed" in predictions else ["image_id"]
     parts = []
     for model in (first, second):
@@ -301,10 +362,14 @@ def crossover_row(
 ) -> dict[str, Any]:
     """Transition row of the age at which the adult model overtakes the infant model.
 
-    Where a display is half infant-like and half adult-like, two models equally good on
-    their own kind of face are equally right about it, so the crossover estimates the same
-    quantity as each model's midpoint while cancelling what both models share (image
-    difficulty, face shape read by both).
+    The crossover is the age at which the two models are equally accurate, estimated from
+    the images on which they disagree, which cancels what both models share (image
+    difficulty, face shape read by both). It equals each model's own midpoint only for
+    mirror-image curves with equal asymptotes (e.g. 30 % -> 80 % and 80 % -> 30 % with the
+    same steepness); otherwise it is a different age (curves 8 y and 11 y mirror-imaged cross
+    at 9.5 y, not at either midpoint). Replicate seeds are collapsed per image; the interval
+    is the subject bootstrap's, conditional on a crossing, with `boot_share` the share of
+    resamples that had one (NaN interval and a note below 0.8).
     """
     pairs = paired_images(predictions, "infant", "adult")
     fit = crossover_age(
@@ -314,6 +379,7 @@ def crossover_row(
         clusters=pairs["cluster"],
         n_boot=n_boot,
         seed=seed,
+        images=pairs["image_id"],
     )
     row = _transition_row(CROSSOVER, {}, {}, {}, truth)
     row.update(
@@ -324,6 +390,7 @@ def crossover_row(
         + fit["method"],
         direction="rising",
         at_bound=False,
+        boot_share=fit["boot_share"],
         peak_note="",
         note=fit["reason"],
     )

@@ -118,10 +118,15 @@ def balanced_accuracy(y_true: Any, y_pred: Any, labels: Sequence[Hashable]) -> f
 
 
 def macro_f1(y_true: Any, y_pred: Any, labels: Sequence[Hashable]) -> float:
-    """Mean F1 over the classes present in y_true.
+    """Mean F1 over the classes present in y_true (not over all `labels`).
 
     F1_c = 2 TP_c / (2 TP_c + FP_c + FN_c), which equals the harmonic mean of precision and
-    recall and is 0 (not undefined) for a present class that is never predicted.
+    recall and is 0 (not undefined) for a present class that is never predicted. A label
+    absent from y_true is left out of the average even when it is predicted; those wrong
+    predictions still lower the F1 (through the recall) of the classes they were taken from.
+    This differs from sklearn's f1_score(average='macro', labels=labels), which averages
+    over every given label; compare macro F1 across age groups only when they contain the
+    same classes.
     """
     cm = _confusion(y_true, y_pred, labels)
     tp = np.diag(cm).astype(float)

@@ -4,6 +4,10 @@
 midpoint between the infant and adult accuracy levels, the study's transition age),
 `crossover_age` (where one model overtakes another on the same images) and `peak_age`
 (vertex of a quadratic logistic).
+
+Every function takes `clusters` (subject per row: bootstrap resamples clusters) and `images`
+(image id per row: replicate seeds of one image are collapsed to one row weighted by its
+number of seeds, so seeds never count as extra images; see `_fitting._as_age_correct`).
 """
 
 from __future__ import annotations
@@ -14,164 +18,27 @@ from typing import Any
 
 import numpy as np
 import statsmodels.api as sm
-from scipy import optimize, special, stats
+from scipy import special
 
 from devfer.stats._fitting import (
     _as_age_correct,
+    _boot_share_ci,
     _boot_weights,
     _logistic_fit,
-    _logistic_fit_batch,
     _percentile_ci,
     _z,
 )
+from devfer.stats.segmented import segmented_logistic
+
+#: Below this share of bootstrap resamples with a crossing (crossover) or a maximum (peak),
+#: the interval is not reported: it would describe only the resamples that agree.
+MIN_BOOT_SHARE = 0.8
+
+#: An asymptote this close to 0 or 1 sits on the edge of what an accuracy can be: the fit
+#: has pushed a level to the box because the curve does not level off inside the data.
+_ASYMPTOTE_EDGE = 1e-3
 
 __all__ = ["crossover_age", "four_param_logistic", "peak_age", "segmented_logistic"]
-
-
-def _default_grid(age: np.ndarray, step: float = 0.5) -> np.ndarray:
-    """Breakpoints every `step` years between the 5th and 95th age percentiles, so both
-    segments always hold data."""
-    lo, hi = np.quantile(age, [0.05, 0.95])
-    return np.arange(math.ceil(lo / step) * step, math.floor(hi / step) * step + 1e-9, step)
-
-
-def _hinge_designs(age: np.ndarray, cs: np.ndarray) -> list[np.ndarray]:
-    """Design columns 1, min(age - c, 0), max(age - c, 0) for each breakpoint c.
-
-    This spans the same models as 1, age, max(age - c, 0) but is far better conditioned
-    (the two slope columns have disjoint support, whereas age and the hinge are nearly
-    collinear for breakpoints near the youngest ages), so Newton converges in a few steps.
-    Coefficients: g0 = logit p at c, g1 = slope before c, g2 = slope after c.
-    """
-    d = age[None, :] - cs[:, None]
-    return [np.ones((1, len(age))), np.minimum(d, 0.0), np.maximum(d, 0.0)]
-
-
-def _segmented_profile(
-    age: np.ndarray,
-    y: np.ndarray,
-    w: np.ndarray | None,
-    grid: np.ndarray,
-    start: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, tuple[float, float, np.ndarray]]:
-    """Profile log-likelihood l(c) over the grid, then the maximiser refined.
-
-    The refinement evaluates l(c) on two successively finer sub-grids (1/10 and 1/100 of
-    the grid step) around the best grid point, so it is deterministic and batched.
-    `start` is (len(grid), 3) starting coefficients (see `_hinge_designs`). Returns
-    (l on the grid, coefficients on the grid, (c_hat, l_hat, coefficients at c_hat)).
-    """
-    betas, ll = _logistic_fit_batch(_hinge_designs(age, grid), y, w, start)
-    i = int(np.argmax(ll))
-    best = (float(grid[i]), float(ll[i]), betas[i])
-    step = float(np.min(np.diff(grid)))
-    for frac in (0.1, 0.01):
-        sub = best[0] + step * frac * np.arange(-10, 11)
-        sub = sub[(sub >= grid[0]) & (sub <= grid[-1])]
-        b_sub, l_sub = _logistic_fit_batch(
-            _hinge_designs(age, sub), y, w, np.repeat(best[2][None], len(sub), axis=0)
-        )
-        j = int(np.argmax(l_sub))
-        if l_sub[j] > best[1]:
-            best = (float(sub[j]), float(l_sub[j]), b_sub[j])
-    return ll, betas, best
-
-
-def segmented_logistic(
-    age: Any,
-    correct: Any,
-    clusters: Any | None = None,
-    grid: Any | None = None,
-    n_boot: int = 0,
-    seed: int = 0,
-    level: float = 0.95,
-) -> dict[str, Any]:
-    """Broken-stick logistic regression: where does the age slope change?
-
-        logit p(age) = b0 + b1 age + b2 max(age - c, 0)
-
-    The breakpoint c is estimated by profile likelihood: for each c on `grid` (default:
-    0.5-year steps between the 5th and 95th age percentiles, so both segments hold data)
-    the logistic model is fitted and l(c) recorded; the best grid point is refined on finer
-    sub-grids (to 1/100 of the step). Profile-likelihood CI:
-    {c : 2 (l(c_hat) - l(c)) <= chi2_1(level)}, the connected set around c_hat, its ends
-    found by root finding between grid points (`ci_at_grid_edge` is True when the set reaches
-    an end of the grid, i.e. the CI is truncated). With `n_boot` > 0 the reported CI is
-    instead the percentile CI of c_hat over bootstrap resamples (of clusters when `clusters`
-    is given, else of images); use it for subject-clustered data, for which the profile CI,
-    which assumes independent images, is too narrow. Both are in the result.
-
-    Slopes are on the logit scale per year: slope_before = b1, slope_after = b1 + b2.
-    The breakpoint is where the trend bends, not necessarily the "halfway" age that
-    `four_param_logistic` estimates. `loglik_linear` is the plain linear logistic fit's
-    (the LR statistic against it does not follow chi2 because c is not defined under the
-    linear model, so no p-value is given).
-    """
-    a, y, codes, n_cl = _as_age_correct(age, correct, clusters)
-    grid = _default_grid(a) if grid is None else np.sort(np.asarray(grid, dtype=float))
-    if len(grid) < 3:
-        raise ValueError("the breakpoint grid needs at least 3 points; give a wider age range")
-    lin_beta, ll_lin = _logistic_fit(np.column_stack([np.ones_like(a), a]), y)
-    # Linear fit as the start at every c: g0 = b0 + b1 c, both slopes b1.
-    start = np.column_stack(
-        [
-            lin_beta[0] + lin_beta[1] * grid,
-            np.full(len(grid), lin_beta[1]),
-            np.full(len(grid), lin_beta[1]),
-        ]
-    )
-    ll, grid_betas, (c_hat, l_hat, g) = _segmented_profile(a, y, None, grid, start)
-
-    cut = l_hat - stats.chi2.ppf(level, 1) / 2
-
-    def prof(c: float) -> float:
-        cols = _hinge_designs(a, np.array([c]))
-        return float(_logistic_fit_batch(cols, y, None, g[None])[1][0]) - cut
-
-    inside = ll >= cut
-    # Walk out from the maximum to the first grid point below the cut on each side.
-    below_left = np.nonzero((~inside) & (grid < c_hat))[0]
-    below_right = np.nonzero((~inside) & (grid > c_hat))[0]
-    p_lo = (
-        optimize.brentq(prof, grid[below_left[-1]], c_hat, xtol=1e-3)
-        if below_left.size
-        else float(grid[0])
-    )
-    p_hi = (
-        optimize.brentq(prof, c_hat, grid[below_right[0]], xtol=1e-3)
-        if below_right.size
-        else float(grid[-1])
-    )
-    edge = bool(inside[0] or inside[-1] or not below_left.size or not below_right.size)
-
-    out: dict[str, Any] = {
-        "estimate": float(c_hat),
-        "ci_low": float(p_lo),
-        "ci_high": float(p_hi),
-        "method": f"profile likelihood (chi2_1, {level:.0%}), grid {grid[0]:g}-{grid[-1]:g}",
-        "loglik": float(l_hat),
-        "loglik_linear": float(ll_lin),
-        "slope_before": float(g[1]),
-        "slope_after": float(g[2]),
-        "intercept": float(g[0] - g[1] * c_hat),  # b0: logit p at age 0 on the first segment
-        "profile_ci_low": float(p_lo),
-        "profile_ci_high": float(p_hi),
-        "ci_at_grid_edge": edge,
-        "n": len(y),
-        "n_boot": 0,
-    }
-    if n_boot > 0:
-        rng = np.random.default_rng(seed)
-        boots = np.empty(n_boot)
-        for b in range(n_boot):
-            w = _boot_weights(codes, n_cl, rng)
-            # Warm start from the full-data fit at every grid point.
-            boots[b] = _segmented_profile(a, y, w, grid, grid_betas)[2][0]
-        out["ci_low"], out["ci_high"] = _percentile_ci(boots, level)
-        unit = "clusters" if clusters is not None else "images"
-        out["method"] = f"profile likelihood estimate; percentile bootstrap CI ({n_boot} x {unit})"
-        out["n_boot"] = n_boot
-    return out
 
 
 def _fpl_unpack(theta: np.ndarray) -> tuple[float, float, float, float]:
@@ -286,6 +153,26 @@ def _fpl_setup(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, li
     return lo, hi, starts
 
 
+def _fpl_bounds(
+    theta: np.ndarray, lo: np.ndarray, hi: np.ndarray, lower: float, upper: float
+) -> list[str]:
+    """The constraints a four-parameter logistic fit sits on, in words (empty: none)."""
+    on_lo = np.isclose(theta, lo, rtol=0, atol=1e-6 * (1 + np.abs(lo)))
+    on_hi = np.isclose(theta, hi, rtol=0, atol=1e-6 * (1 + np.abs(hi)))
+    reasons = []
+    if on_lo[2] or on_hi[2]:
+        reasons.append(f"midpoint {theta[2]:.2f} at the end of the age range")
+    if on_lo[3] or on_hi[3]:
+        reasons.append("slope at the steepest allowed")
+    if on_lo[0] or lower < _ASYMPTOTE_EDGE:
+        reasons.append(f"lower asymptote {lower:.3f} on its bound (0)")
+    if on_hi[0] or on_hi[1] or upper > 1 - _ASYMPTOTE_EDGE:
+        reasons.append(f"upper asymptote {upper:.3f} on its bound (1)")
+    if on_lo[1]:
+        reasons.append("the two asymptotes coincide (no change)")
+    return reasons
+
+
 def four_param_logistic(
     age: Any,
     correct: Any,
@@ -293,6 +180,8 @@ def four_param_logistic(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    *,
+    images: Any | None = None,
 ) -> dict[str, Any]:
     """Four-parameter logistic curve of accuracy on age; `mid` is the transition age.
 
@@ -302,32 +191,38 @@ def four_param_logistic(
     over the age range and both directions). lower < upper are the two asymptotic accuracy
     levels; scale > 0 is a rising curve, scale < 0 a falling one (then the young asymptote
     is `upper`). At age = mid the accuracy is exactly halfway between the two levels, which
-    is the study's definition of the transition age. `mid` is constrained to the observed
-    age range (outside it the transition is not identified) and |scale| to at least 1 % of
-    that range; `at_bound` flags an estimate on a constraint. The asymptotes are the
-    curve's, not the observed youngest/oldest accuracies: when the curve has not flattened
-    inside the data, compare them with level_young / level_old.
+    is the study's definition of the transition age. The fit works in a box: `mid` inside
+    the observed age range (outside it the transition is not identified), |scale| at least
+    1 % of that range, and each asymptote's logit parametrisation within +/-12 (so
+    0 < lower < upper < 1). The asymptotes are the curve's, not the observed youngest/oldest
+    accuracies: when the curve has not flattened inside the data, compare them with
+    level_young / level_old.
+
+    `at_bound` flags a fit on its box, with the constraints in `bound_note`: the midpoint at
+    an end of the age range, the steepest allowed slope, or an asymptote on its bound (within
+    0.001 of 0 or 1, or its parameter on the box). An asymptote on the box means the curve
+    does not level off inside the data (e.g. accuracy rising linearly from 0.2 to 0.75 is
+    fitted as the lower half of a curve heading for 1.0): the "midpoint" is then halfway to
+    an extrapolated level, not a transition seen in the data.
 
     CI: percentile CI of mid over `n_boot` bootstrap resamples (of clusters when `clusters`
     is given, else of images), each refitted from the full-data estimate; NaN when
-    n_boot = 0.
+    n_boot = 0. `images` collapses replicate seeds (see the module docstring).
 
     Returns estimate (= mid), ci_low, ci_high, lower, upper, scale, loglik, method, plus
     level_young / level_old (fitted accuracy at the youngest / oldest age), at_bound,
-    converged, n.
+    bound_note, converged, n (images).
     """
-    a, y, codes, n_cl = _as_age_correct(age, correct, clusters)
+    a, y, w0, codes, n_cl = _as_age_correct(age, correct, clusters, images)
     lo, hi, starts = _fpl_setup(a, y)
-    amin, amax, max_rate = float(a.min()), float(a.max()), float(hi[3])
-    theta, ll, ok = _fpl_fit(a, y, np.ones_like(y), starts, lo, hi)
+    amin, amax = float(a.min()), float(a.max())
+    theta, ll, ok = _fpl_fit(a, y, w0, starts, lo, hi)
     lower, upper, mid, rate = _fpl_unpack(theta)
 
     def curve(x: float) -> float:
         return lower + (upper - lower) * float(special.expit(rate * (x - mid)))
 
-    at_bound = bool(
-        np.isclose(mid, amin) or np.isclose(mid, amax) or np.isclose(abs(rate), max_rate)
-    )
+    bounds = _fpl_bounds(theta, lo, hi, lower, upper)
     out: dict[str, Any] = {
         "estimate": mid,
         "ci_low": math.nan,
@@ -339,7 +234,8 @@ def four_param_logistic(
         "method": "maximum likelihood (Bernoulli); no CI (n_boot=0)",
         "level_young": curve(amin),
         "level_old": curve(amax),
-        "at_bound": at_bound,
+        "at_bound": bool(bounds),
+        "bound_note": "; ".join(bounds),
         "converged": ok,
         "n": len(y),
     }
@@ -347,7 +243,7 @@ def four_param_logistic(
         rng = np.random.default_rng(seed)
         mids = np.empty(n_boot)
         for b in range(n_boot):
-            w = _boot_weights(codes, n_cl, rng)
+            w = _boot_weights(codes, n_cl, rng) * w0
             mids[b] = _fpl_fit(a, y, w, [theta], lo, hi)[0][2]
         out["ci_low"], out["ci_high"] = _percentile_ci(mids, level)
         unit = "clusters" if clusters is not None else "images"
@@ -367,6 +263,39 @@ def _fpl_crossing(theta: np.ndarray, level: float, amin: float, amax: float) -> 
     return x if amin <= x <= amax else math.nan
 
 
+def _paired_units(
+    age: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    clusters: Any | None,
+    images: Any | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Units of the crossover fit: (age, r, weight, cluster codes, clusters, units).
+
+    Without `images` a unit is a row: r = 1 when only the second model is right, weight 1
+    when the row is discordant (exactly one model right) and 0 otherwise. With `images` a
+    unit is an image: over its S_i seeds, d_i are discordant and k_i of those the second
+    model got right; r = k_i / d_i with weight d_i / mean(S). The weighted Bernoulli
+    likelihood of q is then the stacked (image x seed) one divided by mean(S): the same
+    estimate, each image counted once (with identical seeds, exactly the one-seed data).
+    """
+    keep = np.isfinite(age) & np.isfinite(first) & np.isfinite(second)
+    cl = None if clusters is None else np.asarray(clusters, dtype=object)[keep]
+    ids = None if images is None else np.asarray(images, dtype=object)[keep]
+    a, y1, _, _, _ = _as_age_correct(age[keep], first[keep], None)
+    y2 = _as_age_correct(age[keep], second[keep], None)[1]
+    disc = (y1 != y2).astype(float)
+    won = disc * y2  # discordant and the second model right
+    # Collapse (disc, won) per image with the same helper that collapses correctness.
+    if ids is None:
+        _, _, _, codes, n_cl = _as_age_correct(a, np.zeros_like(a), cl)
+        return a, won, disc, codes, n_cl, len(a)
+    ua, d_mean, w_seeds, codes, n_cl = _as_age_correct(a, disc, cl, ids)
+    k_mean = _as_age_correct(a, won, None, ids)[1]
+    r = np.divide(k_mean, d_mean, out=np.zeros_like(k_mean), where=d_mean > 0)
+    return ua, r, d_mean * w_seeds, codes, n_cl, len(ua)
+
+
 def crossover_age(
     age: Any,
     first_correct: Any,
@@ -375,6 +304,9 @@ def crossover_age(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    *,
+    images: Any | None = None,
+    min_boot_share: float = MIN_BOOT_SHARE,
 ) -> dict[str, Any]:
     """Age at which the second model's accuracy overtakes the first's, on the same images.
 
@@ -383,42 +315,49 @@ def crossover_age(
     q = P(second right | discordant), so the two accuracies are equal exactly where q = 1/2,
     whatever the images' difficulty. q(age) is fitted as a four-parameter logistic
     (maximum likelihood) and the crossover is the age where it reaches 1/2; NaN with a
-    reason when it does not inside the observed ages. CI: percentile over `n_boot`
-    bootstrap resamples (of clusters when given, else of images); resamples without a
-    crossing are left out and counted in `boot_share_crossing`.
+    reason when it does not inside the observed ages. It is the age at which the two models
+    are equally accurate; it is not in general either model's own midpoint (halfway between
+    its asymptotes): the two coincide only for mirror-image curves with equal asymptotes.
 
-    Returns estimate, ci_low, ci_high, n (images), n_discordant, q_young / q_old (fitted
-    q at the youngest / oldest discordant age), boot_share_crossing, method, reason.
+    CI: percentile over `n_boot` bootstrap resamples (of clusters when given, else of
+    images); resamples without a crossing are left out, so the CI is conditional on a
+    crossing. `boot_share` (also `boot_share_crossing`) is the share of resamples that had
+    one; below `min_boot_share` the crossing itself is fragile and the CI is NaN, with a
+    note in `reason`. `images` (image id per row, rows paired by image and seed) collapses
+    replicate seeds: each image counts once, weighted by its share of discordant seeds.
+
+    Returns estimate, ci_low, ci_high, n (images), n_discordant (images discordant in at
+    least one seed), q_young / q_old (fitted q at the youngest / oldest discordant age),
+    boot_share, boot_share_crossing, method, reason.
     """
     first = np.asarray(first_correct, dtype=float)
     second = np.asarray(second_correct, dtype=float)
     if first.shape != second.shape:
         raise ValueError("first_correct and second_correct must have the same length")
-    age = np.asarray(age, dtype=float)
-    keep = np.isfinite(age) & np.isfinite(first) & np.isfinite(second)
-    cl = None if clusters is None else np.asarray(clusters, dtype=object)[keep]
-    a, y1, _, _ = _as_age_correct(age[keep], first[keep], None)
-    _, y2, codes, n_cl = _as_age_correct(age[keep], second[keep], cl)
-    disc = y1 != y2
+    a, r, wd, codes, n_cl, n_units = _paired_units(
+        np.asarray(age, dtype=float), first, second, clusters, images
+    )
+    disc = wd > 0
     out: dict[str, Any] = {
         "estimate": math.nan,
         "ci_low": math.nan,
         "ci_high": math.nan,
-        "n": len(a),
+        "n": n_units,
         "n_discordant": int(disc.sum()),
         "q_young": math.nan,
         "q_old": math.nan,
+        "boot_share": math.nan,
         "boot_share_crossing": math.nan,
         "reason": "",
         "method": "paired crossover: 4PL of P(second right | discordant) = 1/2",
     }
-    ad, yd = a[disc], y2[disc]
+    ad, yd, wdd = a[disc], r[disc], wd[disc]
     if len(ad) < 10 or ad.max() <= ad.min() or yd.min() == yd.max():
         out["reason"] = "too few discordant images, or one model right on all of them"
         return out
     lo, hi, starts = _fpl_setup(ad, yd)
     amin, amax = float(ad.min()), float(ad.max())
-    theta = _fpl_fit(ad, yd, np.ones_like(yd), starts, lo, hi)[0]
+    theta = _fpl_fit(ad, yd, wdd, starts, lo, hi)[0]
     q = _fpl_curve(theta, np.array([amin, amax]))[0]
     out["q_young"], out["q_old"] = float(q[0]), float(q[1])
     out["estimate"] = _fpl_crossing(theta, 0.5, amin, amax)
@@ -429,10 +368,11 @@ def crossover_age(
         rng = np.random.default_rng(seed)
         crossings = np.empty(n_boot)
         for b in range(n_boot):
-            w = _boot_weights(codes, n_cl, rng)[disc]
+            w = _boot_weights(codes, n_cl, rng)[disc] * wdd
             crossings[b] = _fpl_crossing(_fpl_fit(ad, yd, w, [theta], lo, hi)[0], 0.5, amin, amax)
-        out["ci_low"], out["ci_high"] = _percentile_ci(crossings, level)
-        out["boot_share_crossing"] = float(np.isfinite(crossings).mean())
+        lo_ci, hi_ci, share, note = _boot_share_ci(crossings, level, min_boot_share)
+        out.update(ci_low=lo_ci, ci_high=hi_ci, boot_share=share, boot_share_crossing=share)
+        out["reason"] = note and f"crossing fragile: {note}"
         unit = "clusters" if clusters is not None else "images"
         out["method"] += f"; percentile bootstrap CI ({n_boot} x {unit})"
     return out
@@ -445,6 +385,9 @@ def peak_age(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    *,
+    images: Any | None = None,
+    min_boot_share: float = MIN_BOOT_SHARE,
 ) -> dict[str, Any]:
     """Age of maximum accuracy under a quadratic logistic curve.
 
@@ -452,23 +395,27 @@ def peak_age(
         peak    = m - g1 / (2 g2)                          (a maximum only when g2 < 0)
 
     NaN with a `reason` when g2 >= 0 or the vertex lies outside the observed age range.
-    CI: percentile over `n_boot` cluster-bootstrap resamples (resamples with g2 >= 0 have no
-    maximum and are dropped; `boot_fraction_peak` says how many kept one, and a fraction well
-    below 1 means the peak is fragile). With n_boot = 0, a delta-method Wald CI from the
-    (cluster-robust when `clusters` is given) covariance:
+    CI: percentile over `n_boot` cluster-bootstrap resamples. Resamples with g2 >= 0 have no
+    maximum and are dropped, so the CI is conditional on a peak; `boot_share` (also
+    `boot_fraction_peak`) is the share that had one. Below `min_boot_share` the peak itself is
+    fragile: the CI is NaN and `reason` says why. With n_boot = 0, a delta-method Wald CI from
+    the (cluster-robust when `clusters` is given) covariance:
     se^2 = grad' V grad, grad = (-1 / (2 g2), g1 / (2 g2^2)) w.r.t. (g1, g2).
+    `images` collapses replicate seeds (see the module docstring).
 
     Returns estimate, ci_low, ci_high, method, reason, b_age, b_age2 (raw-age coefficients),
-    se_delta, boot_fraction_peak, n.
+    se_delta, boot_share, boot_fraction_peak, n (images).
     """
-    a, y, codes, n_cl = _as_age_correct(age, correct, clusters)
+    a, y, w0, codes, n_cl = _as_age_correct(age, correct, clusters, images)
     m = float(a.mean())
     ac = a - m
     X = np.column_stack([np.ones_like(ac), ac, ac**2])
     kw: dict[str, Any] = {}
     if clusters is not None:
         kw = {"cov_type": "cluster", "cov_kwds": {"groups": codes}}
-    res = sm.GLM(y, X, family=sm.families.Binomial()).fit(**kw)
+    # Unit weights are left out so that one seed reproduces the unweighted fit exactly.
+    vw = None if np.all(w0 == 1) else w0
+    res = sm.GLM(y, X, family=sm.families.Binomial(), var_weights=vw).fit(**kw)
     g0, g1, g2 = (float(v) for v in res.params)
     out: dict[str, Any] = {
         "estimate": math.nan,
@@ -479,6 +426,7 @@ def peak_age(
         "b_age": g1 - 2 * g2 * m,
         "b_age2": g2,
         "se_delta": math.nan,
+        "boot_share": math.nan,
         "boot_fraction_peak": math.nan,
         "n": len(y),
     }
@@ -499,12 +447,13 @@ def peak_age(
         peaks = np.full(n_boot, math.nan)
         beta0 = np.array([g0, g1, g2])
         for b in range(n_boot):
-            w = _boot_weights(codes, n_cl, rng)
+            w = _boot_weights(codes, n_cl, rng) * w0
             bb = _logistic_fit(X, y, w, beta0)[0]
             if bb[2] < 0:
                 peaks[b] = m - bb[1] / (2 * bb[2])
-        out["ci_low"], out["ci_high"] = _percentile_ci(peaks, level)
-        out["boot_fraction_peak"] = float(np.mean(np.isfinite(peaks)))
+        lo_ci, hi_ci, share, note = _boot_share_ci(peaks, level, min_boot_share)
+        out.update(ci_low=lo_ci, ci_high=hi_ci, boot_share=share, boot_fraction_peak=share)
+        out["reason"] = note and f"peak fragile: {note}"
         unit = "clusters" if clusters is not None else "images"
         out["method"] = f"quadratic logistic vertex; percentile bootstrap CI ({n_boot} x {unit})"
     else:
