@@ -185,14 +185,7 @@ def analyse(
         if image["decision"].iloc[0] == "undetermined":
             transitions.append(_transition_row(model, {}, {}, {}, truth))
         else:
-            four = four_param_logistic(
-                age=images["age"],
-                correct=images["correct"],
-                clusters=images["cluster"],
-                n_boot=n_boot,
-                seed=seed,
-                images=images["image_id"],
-            )
+            four = four_param_logistic(**_fit_data(images), n_boot=n_boot, seed=seed)
             curves.append(_curves(model, images, spline_df, four))
             transitions.append(_fit_transition(model, images, truth, four, n_boot, seed))
         near = away_from_boundaries(images, boundaries, boundary_margin)
@@ -249,6 +242,16 @@ def _curves(model: str, images: pd.DataFrame, spline_df: int, four: dict[str, An
     return pd.concat([curve, extra], ignore_index=True).assign(model=model)
 
 
+def _fit_data(images: pd.DataFrame) -> dict[str, pd.Series]:
+    """What every transition fit takes: ages, correctness, subject clusters, image ids."""
+    return {
+        "age": images["age"],
+        "correct": images["correct"],
+        "clusters": images["cluster"],
+        "images": images["image_id"],
+    }
+
+
 def _fit_transition(
     model: str,
     images: pd.DataFrame,
@@ -259,22 +262,8 @@ def _fit_transition(
 ) -> dict[str, Any]:
     # The subject bootstrap, not the profile-likelihood CI: the profile CI treats images as
     # independent and is far too narrow for subject-clustered data.
-    seg = segmented_logistic(
-        images["age"],
-        images["correct"],
-        images["cluster"],
-        n_boot=n_boot,
-        seed=seed,
-        images=images["image_id"],
-    )
-    peak = peak_age(
-        age=images["age"],
-        correct=images["correct"],
-        clusters=images["cluster"],
-        n_boot=n_boot,
-        seed=seed,
-        images=images["image_id"],
-    )
+    seg = segmented_logistic(**_fit_data(images), n_boot=n_boot, seed=seed)
+    peak = peak_age(**_fit_data(images), n_boot=n_boot, seed=seed)
     return _transition_row(model, four, seg, peak, truth)
 
 
