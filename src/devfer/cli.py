@@ -134,7 +134,9 @@ def cmd_ages_train(args: argparse.Namespace) -> None:
 
 
 def _age_model(args: argparse.Namespace, cfg: dict[str, Any]) -> str:
-    return args.model or cfg["ages"]["checkpoint"] or _r(args, "models/age_estimator/model.pt")
+    return (
+        args.model or cfg["ages"]["checkpoint"] or _r(args, "models", "age_estimator", "model.pt")
+    )
 
 
 def cmd_ages_predict(args: argparse.Namespace) -> None:

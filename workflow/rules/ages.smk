@@ -1,6 +1,6 @@
 rule ages_train:
     input:
-        unpack(lambda w: dataset_files(AGE_DATASET)),
+        unpack(lambda w: dataset_inputs(AGE_DATASET)),
     output:
         model="results/models/age_estimator/model.pt",
         history="results/models/age_estimator/history.parquet",
@@ -33,7 +33,7 @@ rule ages_predict:
 
 rule ages_metrics:
     input:
-        unpack(lambda w: dataset_files(AGE_DATASET)),
+        unpack(lambda w: dataset_inputs(AGE_DATASET)),
         model=AGE_MODEL,
     output:
         metrics="results/ages/estimator_metrics.parquet",

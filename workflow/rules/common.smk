@@ -51,11 +51,6 @@ def heavy_threads(wildcards):
         return 1
 
 
-def dataset_files(dataset):
-    """A dataset's aligned faces: table, manifest and crop store."""
-    return dataset_inputs(dataset)
-
-
 def manifest_sources(wildcards):
     """A simulated dataset's files come from the simulate rule; real data is on disk."""
     if wildcards.dataset in SIMULATED:
@@ -74,7 +69,7 @@ def shard_files(ext):
 
 
 def ages_predict_inputs(wildcards):
-    files = dataset_files(wildcards.dataset)
+    files = dataset_inputs(wildcards.dataset)
     if config["datasets"][wildcards.dataset]["age_source"] == "estimated":
         files["model"] = AGE_MODEL
     return files
@@ -83,7 +78,7 @@ def ages_predict_inputs(wildcards):
 def model_inputs(wildcards, with_grid=True):
     """A model's training data; its dataset's ages when it trains on some age groups only."""
     block = config["models"][wildcards.model]
-    files = dataset_files(block["dataset"])
+    files = dataset_inputs(block["dataset"])
     if block["age_groups"]:
         files["ages"] = f"results/ages/{block['dataset']}.parquet"
     if with_grid and block["use_grid_best"]:

@@ -39,10 +39,6 @@ def _build(cls: type[T], block: Mapping[str, Any], **extra: Any) -> T:
     return cls(**{**values, **extra})
 
 
-def _augment(block: Mapping[str, Any]) -> AugmentSettings:
-    return _build(AugmentSettings, block)
-
-
 def simulation(cfg: Mapping[str, Any]) -> SimulationSettings:
     return _build(SimulationSettings, cfg["simulation"])
 
@@ -74,7 +70,10 @@ def age_groups(cfg: Mapping[str, Any]) -> tuple[GroupSpec, ...]:
 def age_train(cfg: Mapping[str, Any]) -> AgeTrainSettings:
     ages = {k: v for k, v in cfg["ages"].items() if k != "augment"}
     return _build(
-        AgeTrainSettings, ages, seed=cfg["seed"], augment=_augment(cfg["ages"]["augment"])
+        AgeTrainSettings,
+        ages,
+        seed=cfg["seed"],
+        augment=_build(AugmentSettings, cfg["ages"]["augment"]),
     )
 
 
@@ -89,7 +88,9 @@ def age_predict(cfg: Mapping[str, Any], name: str) -> AgePredictSettings:
 
 def model(cfg: Mapping[str, Any], name: str) -> ModelSettings:
     block = {k: v for k, v in cfg["models"][name].items() if k != "augment"}
-    return _build(ModelSettings, block, augment=_augment(cfg["models"][name]["augment"]))
+    return _build(
+        ModelSettings, block, augment=_build(AugmentSettings, cfg["models"][name]["augment"])
+    )
 
 
 def train_model(cfg: Mapping[str, Any], name: str) -> TrainModelSettings:

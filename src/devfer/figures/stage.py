@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ def make_figures(
     frames["ages"] = _age_tables(ages)
     # An empty table (no curve could be fitted, say) leaves its layer out, not the figure.
     frames = {k: (v if len(v) else None) for k, v in frames.items()}
-    spec = [{"name": g.name, "min": g.min, "max": g.max} for g in groups]
+    spec = [asdict(g) for g in groups]
     files = render_all(frames, spec, figure_dir)
     files += write_tables(frames["cross_group"], frames["trend_fits"], table_dir)
     log.info("wrote %d figure and table files", len(files))

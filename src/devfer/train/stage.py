@@ -14,6 +14,7 @@ import torch
 from devfer import CLASSES
 from devfer.data import FaceBatches, crops_tensor, load_faces
 from devfer.layout import DatasetFiles
+from devfer.manifest.splits import SPLITS
 from devfer.provenance import write_table
 from devfer.runlog import set_threads
 from devfer.train.expression import CombinedDistanceLoss, ExpressionNet, class_balance
@@ -21,8 +22,6 @@ from devfer.train.loop import TrainSettings, fit
 from devfer.train.settings import GridPoint, ModelSettings, TrainModelSettings
 
 log = logging.getLogger(__name__)
-
-SPLITS = ("train", "val", "test")
 
 
 def expression_sets(
