@@ -20,6 +20,7 @@ from devfer.stats.analysis import (
     image_level,
     paired_images,
 )
+from devfer.stats.credibility import NO_CONTROLS
 
 # The embedded study's inner group boundaries (infant | younger_child | older_child |
 # teenager | adult) and ages on a 0.1-year grid that never lies on a boundary +/- margin.
@@ -53,6 +54,8 @@ TRANSITION_COLUMNS = [
     "peak_boot_share",
     "peak_note",
     "note",
+    "curve",
+    "credible",
 ]
 SENSITIVITY_COLUMNS = [
     "model",
@@ -208,7 +211,8 @@ def test_crossover_lands_where_the_two_accuracy_curves_cross(
     assert row["ci_low"] < CROSSING < row["ci_high"]
     assert row["direction"] == "rising"
     assert row["method"].startswith("crossover")
-    assert row["note"] == ""
+    # Recovered, yet not credible: nothing here rules out face shape (no control renderings).
+    assert not row["credible"] and row["note"] == NO_CONTROLS
 
 
 def test_no_crossover_row_without_both_an_infant_and_an_adult_model(
@@ -306,7 +310,16 @@ def test_output_tables_have_the_documented_columns(
     developing: tuple[pd.DataFrame, dict[str, pd.DataFrame]],
 ) -> None:
     predictions, out = developing
-    assert set(out) == {"trend_fits", "trend_curves", "transition", "sensitivity"}
+    assert set(out) == {
+        "trend_fits",
+        "trend_curves",
+        "transition",
+        "sensitivity",
+        "decomposition",
+        "decomposition_change",
+    }
+    # Without control renderings there is nothing to decompose.
+    assert out["decomposition"].empty and out["decomposition_change"].empty
     fits = out["trend_fits"]
     assert list(fits.columns) == FIT_COLUMNS
     assert set(fits["analysis"]) == {"all images", "boundary ±1 y excluded"}

@@ -38,7 +38,12 @@ def test_truth_command_writes_the_true_transition(tmp_path: Path) -> None:
     # Half adult-like where 0.3 + 0.7 w = 0.5: 10 + ln(0.4) / 0.8 = 8.8546 years.
     assert truth["transition_age"].iloc[0] == pytest.approx(8.8546, abs=1e-4)
     settings = read_provenance(tmp_path / "simulation" / "truth.parquet")["settings"]
-    assert settings == {"midpoint": 10.0, "steepness": 0.8, "infant_similarity": 0.3}
+    assert settings == {
+        "midpoint": 10.0,
+        "steepness": 0.8,
+        "infant_similarity": 0.3,
+        "expression_development": True,
+    }
 
 
 def test_simulate_then_manifest_in_the_results_layout(tmp_path: Path, monkeypatch) -> None:

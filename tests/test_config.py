@@ -200,3 +200,32 @@ def test_settings_defaults_match_the_schema() -> None:
             assert have == want, f"{cls.__name__}.{f.name}: {have!r}, schema {want!r}"
             checked += 1
     assert checked > 40
+
+
+def _embedded() -> dict:
+    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+def test_true_ages_replace_the_estimator_for_simulated_data_only() -> None:
+    cfg = _embedded()
+    cfg["ages"]["source"] = "truth"
+    valid = validate_config(cfg)
+    assert settings.age_predict(valid, "affectnet_sim").age_source == "truth"
+    # Known and labelled ages stay as they are.
+    assert settings.age_predict(valid, "tif_sim").age_source == 0.67
+    cfg["datasets"]["real"] = {"format": "utkface", "root": "/data/utk"}
+    cfg["datasets"]["real"]["age_source"] = "estimated"
+    with pytest.raises(ConfigError, match=r"'ages\.source' is 'truth'.*real would need"):
+        validate_config(cfg)
+
+
+def test_controls_need_a_simulated_evaluation_dataset() -> None:
+    cfg = _embedded()
+    cfg["evaluation"] = {"datasets": ["utkface_sim"]}
+    cfg["datasets"]["real"] = {"format": "utkface", "root": "/data/utk"}
+    cfg["evaluation"]["datasets"] = ["real"]
+    with pytest.raises(ConfigError, match="no evaluation dataset is simulated"):
+        validate_config(cfg)
+    cfg["simulation"]["controls"] = ["pose_off"]
+    with pytest.raises(ConfigError, match="pose_off"):
+        validate_config(cfg)

@@ -35,7 +35,8 @@ DATASETS = {
 MARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 KEY_COLUMNS = [
     "image_id", "subject_id", "subject", "image_index", "age", "expression", "intensity",
-    "render_seed", "w", "sex", *(f"{m}_{xy}" for m in MARKS for xy in "xy"),
+    "render_seed", "w", "adult_share", "shape_age", "sex",
+    *(f"{m}_{xy}" for m in MARKS for xy in "xy"),
 ]  # fmt: skip
 AFFECTNET_COLUMNS = [
     "subDirectory_filePath", "face_x", "face_y", "face_width", "face_height",

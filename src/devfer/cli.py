@@ -71,6 +71,7 @@ def cmd_truth(args: argparse.Namespace) -> None:
         midpoint=sim.midpoint,
         steepness=sim.steepness,
         infant_similarity=sim.infant_similarity,
+        expression_development=sim.expression_development,
         out=args.out or _r(args, "simulation", "truth.parquet"),
     )
 
@@ -150,6 +151,7 @@ def cmd_ages_predict(args: argparse.Namespace) -> None:
         model=_age_model(args, cfg),
         out=args.out or _r(args, "ages", f"{args.dataset}.parquet"),
         threads=args.threads,
+        answer_key=args.answer_key or _r(args, "simulation", f"{args.dataset}.parquet"),
     )
 
 
@@ -397,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True)
     _face_inputs(p)
     p.add_argument("--model", help="age estimator checkpoint")
+    p.add_argument("--answer-key", help="simulation answer key (ages.source: truth)")
     _threads(p)
     p.add_argument("--out")
 

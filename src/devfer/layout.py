@@ -69,3 +69,28 @@ def evaluation_data(inputs: Mapping[str, str], datasets: Sequence[str]) -> list[
         )
         for name in datasets
     ]
+
+
+def control_files(name: str, control: str, results: str | Path = "results") -> DatasetFiles:
+    """A simulated dataset's paired control renderings (`simulation.controls`), aligned."""
+    root = Path(results) / "controls" / name / control
+    return DatasetFiles(
+        faces=str(root / "faces.parquet"),
+        manifest=str(root / "manifest.parquet"),
+        store=str(root / "faces.npy"),
+    )
+
+
+def control_predictions(model: str, control: str, results: str | Path = "results") -> str:
+    return str(Path(results) / "predictions" / "controls" / control / f"{model}.parquet")
+
+
+def control_inputs(datasets: Sequence[str], control: str) -> dict[str, str]:
+    """Named inputs like `evaluation_inputs`, for the control renderings of `datasets`: their
+    own faces, with the ages (and so the age groups) of the faces they pair with."""
+    out: dict[str, str] = {}
+    for name in datasets:
+        files = asdict(control_files(name, control))
+        out.update({f"{name}__{k}": v for k, v in files.items()})
+        out[f"{name}__ages"] = ages_file(name)
+    return out

@@ -9,7 +9,13 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from devfer import config as devfer_config
 from devfer.config import settings as S
 from devfer.config.typed import to_params
-from devfer.layout import dataset_inputs, evaluation_inputs
+from devfer.layout import (
+    control_files,
+    control_inputs,
+    control_predictions,
+    dataset_inputs,
+    evaluation_inputs,
+)
 
 # Validate before any job runs: a typo or a missing dataset folder stops here, with the
 # key path and the fix.
@@ -30,6 +36,9 @@ SEEDS = config.get("models", {}).get("seeds", [])
 GRID = S.grid(config).points if MODELS else []
 GRID_IN_STUDY = bool(MODELS) and config["models"]["grid"]["in_study"]
 EVALUATION_DATASETS = S.evaluation_datasets(config) if MODELS else []
+# Paired control renderings of the simulated evaluation faces (face shape vs expression).
+CONTROLS = list(config.get("simulation", {}).get("controls", [])) if MODELS else []
+CONTROLLED = [d for d in EVALUATION_DATASETS if d in SIMULATED] if CONTROLS else []
 
 
 wildcard_constraints:
@@ -38,6 +47,7 @@ wildcard_constraints:
     seed=r"\d+",
     point=r"\d+",
     sim="|".join(SIMULATED) if SIMULATED else "^$",
+    control="expression_off|shape_off",
     shard=r"\d+",
 
 
@@ -70,8 +80,11 @@ def shard_files(ext):
 
 def ages_predict_inputs(wildcards):
     files = dataset_inputs(wildcards.dataset)
-    if config["datasets"][wildcards.dataset]["age_source"] == "estimated":
+    source = S.age_predict(config, wildcards.dataset).age_source
+    if source == "estimated":
         files["model"] = AGE_MODEL
+    elif source == "truth":
+        files["answer_key"] = f"results/simulation/{wildcards.dataset}.parquet"
     return files
 
 
@@ -94,6 +107,14 @@ def evaluation_files(wildcards):
     return {"models": models, **evaluation_inputs(EVALUATION_DATASETS)}
 
 
+def control_evaluation_files(wildcards):
+    """evaluation_files for one control: the model's seeds and the control faces."""
+    models = expand(
+        "results/models/{model}/seed{seed}/model.pt", model=wildcards.model, seed=SEEDS
+    )
+    return {"models": models, **control_inputs(CONTROLLED, wildcards.control)}
+
+
 def stats_inputs(wildcards):
     files = {
         "predictions": expand("results/predictions/{model}.parquet", model=MODELS),
@@ -101,6 +122,8 @@ def stats_inputs(wildcards):
     }
     if SIMULATED:
         files["truth"] = "results/simulation/truth.parquet"
+    for control in CONTROLS:
+        files[f"control__{control}"] = [control_predictions(m, control) for m in MODELS]
     return files
 
 
@@ -116,7 +139,10 @@ if AGE_DATASET:
     FIGURES += ["estimator_scatter", "estimator_mae"]
 if GRID_IN_STUDY:
     FIGURES.append("grid_heatmap")
-TABLES = ["cross_group", "trend_fits"]
+TABLES = ["cross_group", "trend_fits", "transition"]
+if CONTROLS:
+    FIGURES.append("decomposition")
+    TABLES.append("decomposition")
 
 
 def report_tables():
@@ -149,7 +175,9 @@ def report_tables():
             "cross_group",
             "Evaluation",
         )
-        for name in ("trend_fits", "transition", "sensitivity"):
+        names = ["trend_fits", "transition", "sensitivity"]
+        names += ["decomposition", "decomposition_change"] if CONTROLS else []
+        for name in names:
             tables[name] = (
                 f"results/stats/{name}.parquet",
                 name,
@@ -178,6 +206,14 @@ def figure_inputs(wildcards):
         "trend_curves": "results/stats/trend_curves.parquet",
         "transition": "results/stats/transition.parquet",
         "histories": "results/models/histories.parquet",
+        **(
+            {
+                "decomposition": "results/stats/decomposition.parquet",
+                "decomposition_change": "results/stats/decomposition_change.parquet",
+            }
+            if CONTROLS
+            else {}
+        ),
         "ages": expand("results/ages/{dataset}.parquet", dataset=EVALUATION_DATASETS),
     }
     if AGE_DATASET:

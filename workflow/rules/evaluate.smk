@@ -31,3 +31,21 @@ rule evaluate:
         settings=to_params(S.evaluation(config)) if MODELS else None,
     script:
         "../scripts/evaluate.py"
+
+
+rule evaluate_control:
+    input:
+        unpack(control_evaluation_files),
+    output:
+        "results/predictions/controls/{control}/{model}.parquet",
+    log:
+        "logs/evaluate/predict_{model}_{control}.log",
+    conda:
+        "../envs/devfer.yaml"
+    threads: heavy_threads
+    params:
+        settings=to_params(S.evaluation(config)) if MODELS else None,
+        datasets=CONTROLLED,
+    # The same job as evaluate_predict, on the control faces (paired by image id).
+    script:
+        "../scripts/evaluate_predict.py"

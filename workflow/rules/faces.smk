@@ -30,3 +30,20 @@ rule faces:
         "../envs/devfer.yaml"
     script:
         "../scripts/faces.py"
+
+
+rule faces_control:
+    input:
+        manifest="results/controls/{sim}/{control}/manifest.parquet",
+    output:
+        table="results/controls/{sim}/{control}/faces.parquet",
+        store="results/controls/{sim}/{control}/faces.npy",
+    log:
+        "logs/faces/{sim}_{control}.log",
+    conda:
+        "../envs/devfer.yaml"
+    threads: heavy_threads
+    params:
+        settings=lambda w: to_params(S.faces(config, w.sim)),
+    script:
+        "../scripts/faces_control.py"

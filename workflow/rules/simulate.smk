@@ -26,10 +26,34 @@ rule simulate_truth:
         truth=(
             {
                 k: getattr(S.simulation(config), k)
-                for k in ("midpoint", "steepness", "infant_similarity")
+                for k in (
+                    "midpoint",
+                    "steepness",
+                    "infant_similarity",
+                    "expression_development",
+                )
             }
             if SIMULATED
             else None
         ),
     script:
         "../scripts/simulate_truth.py"
+
+
+rule simulate_control:
+    input:
+        answer_key="results/simulation/{sim}.parquet",
+        manifest="results/manifests/{sim}.parquet",
+        predictions=expand("results/predictions/{model}.parquet", model=MODELS),
+    output:
+        images=directory("results/controls/{sim}/{control}/images"),
+        manifest="results/controls/{sim}/{control}/manifest.parquet",
+    log:
+        "logs/simulate/{sim}_{control}.log",
+    conda:
+        "../envs/devfer.yaml"
+    params:
+        simulation=to_params(S.simulation(config)) if SIMULATED else None,
+        seed=config["seed"],
+    script:
+        "../scripts/simulate_control.py"

@@ -6,6 +6,8 @@ rule stats:
         trend_curves="results/stats/trend_curves.parquet",
         transition="results/stats/transition.parquet",
         sensitivity="results/stats/sensitivity.parquet",
+        decomposition="results/stats/decomposition.parquet",
+        decomposition_change="results/stats/decomposition_change.parquet",
     log:
         "logs/stats/statistics.log",
     conda:

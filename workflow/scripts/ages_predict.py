@@ -17,6 +17,7 @@ with logged(snakemake.log[0]):
         dataset=snakemake.wildcards.dataset,
         files=DatasetFiles.from_input(snakemake.input),
         model=snakemake.input.get("model"),
+        answer_key=snakemake.input.get("answer_key"),
         out=snakemake.output[0],
         threads=snakemake.threads,
     )

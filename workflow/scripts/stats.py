@@ -20,4 +20,11 @@ with logged(snakemake.log[0]):
         trend_curves_out=snakemake.output.trend_curves,
         transition_out=snakemake.output.transition,
         sensitivity_out=snakemake.output.sensitivity,
+        decomposition_out=snakemake.output.decomposition,
+        decomposition_change_out=snakemake.output.decomposition_change,
+        controls={
+            name.removeprefix("control__"): list(files)
+            for name, files in snakemake.input.items()
+            if name.startswith("control__")
+        },
     )

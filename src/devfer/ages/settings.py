@@ -38,5 +38,6 @@ class AgeTrainSettings:
 @dataclass(frozen=True)
 class AgePredictSettings:
     groups: tuple[GroupSpec, ...]
-    age_source: str | float = "estimated"  # estimated, labelled, or known years
+    # estimated, labelled, truth (a simulation's answer key) or known years
+    age_source: str | float = "estimated"
     device: str = "auto"

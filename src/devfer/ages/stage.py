@@ -103,8 +103,10 @@ def predict_dataset(
     model: str | None,
     out: str,
     threads: int,
+    answer_key: str | None = None,
 ) -> None:
-    """Age and age group for every aligned face of a dataset (estimated, labelled or known)."""
+    """Age and age group for every aligned face of a dataset: estimated, labelled, known,
+    or (`age_source` 'truth') the true age from a simulation's `answer_key`."""
     set_threads(threads)
     groups = _groups(settings.groups)
     rows, crops = load_faces(files.faces, files.manifest, files.store)
@@ -120,6 +122,11 @@ def predict_dataset(
         table = predict_ages(net, head, images, groups, device=device, sigma_fallback=sigma)
     elif source == "labelled":
         table = known_age_rows(rows["age_true"].to_numpy(dtype=float), groups)
+    elif source == "truth":
+        if answer_key is None:
+            raise ValueError(f"{dataset}: true ages need the simulation's answer key")
+        key = pd.read_parquet(answer_key, columns=["image_id", "age"]).set_index("image_id")
+        table = known_age_rows(rows["image_id"].map(key["age"]).to_numpy(dtype=float), groups)
     else:
         table = known_age_rows(np.full(len(rows), float(source)), groups)
     table.insert(0, "image_id", rows["image_id"].to_numpy())

@@ -79,11 +79,11 @@ def age_train(cfg: Mapping[str, Any]) -> AgeTrainSettings:
 
 def age_predict(cfg: Mapping[str, Any], name: str) -> AgePredictSettings:
     ages = cfg["ages"]
-    return AgePredictSettings(
-        groups=age_groups(cfg),
-        age_source=cfg["datasets"][name]["age_source"],
-        device=ages["device"],
-    )
+    source = cfg["datasets"][name]["age_source"]
+    simulated = name in cfg.get("simulation", {}).get("datasets", {})
+    if source == "estimated" and simulated and ages.get("source") == "truth":
+        source = "truth"  # the simulation's answer key instead of the estimator
+    return AgePredictSettings(groups=age_groups(cfg), age_source=source, device=ages["device"])
 
 
 def model(cfg: Mapping[str, Any], name: str) -> ModelSettings:

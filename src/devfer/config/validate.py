@@ -169,6 +169,7 @@ def _cross_checks(cfg: dict[str, Any]) -> list[str]:
             )
     problems += _age_checks(cfg)
     problems += _model_checks(cfg)
+    problems += _simulation_checks(cfg)
     for name in cfg["evaluation"].get("datasets") or []:
         if name not in cfg["datasets"]:
             problems.append(
@@ -178,6 +179,32 @@ def _cross_checks(cfg: dict[str, Any]) -> list[str]:
 
 
 LABELLED_FORMATS = ("folder_per_class", "affectnet", "fer2013")
+
+
+def _simulation_checks(cfg: dict[str, Any]) -> list[str]:
+    """Options that only a simulated study can honour."""
+    problems: list[str] = []
+    simulated = cfg.get("simulation", {}).get("datasets", {})
+    if cfg["ages"].get("source") == "truth":
+        real = [n for n, d in cfg["datasets"].items() if n not in simulated and
+                d.get("age_source") == "estimated"]  # fmt: skip
+        if real:
+            problems.append(
+                "config key 'ages.source' is 'truth', but only simulated datasets have a true "
+                f"age; {', '.join(sorted(real))} would need the estimator. Use "
+                "ages.source: estimator, or give those datasets an age_source."
+            )
+    # The evaluation datasets as settings.evaluation_datasets reads them.
+    models = cfg.get("models", {})
+    evaluated = cfg["evaluation"].get("datasets") or [
+        m["dataset"] for m in models.values() if isinstance(m, dict) and "dataset" in m
+    ]
+    if cfg.get("simulation", {}).get("controls") and not set(evaluated) & set(simulated):
+        problems.append(
+            "config key 'simulation.controls' renders control faces of the simulated evaluation "
+            "datasets, but no evaluation dataset is simulated; remove simulation.controls."
+        )
+    return problems
 
 
 def _model_checks(cfg: dict[str, Any]) -> list[str]:

@@ -12,6 +12,7 @@ from plotnine import ggplot
 from devfer.figures.accuracy import accuracy_by_group
 from devfer.figures.ages import age_distributions, estimator_mae, estimator_scatter
 from devfer.figures.confusion import confusion_matrices, expression_mix
+from devfer.figures.decomposition import decomposition_plot
 from devfer.figures.labels import group_midpoints
 from devfer.figures.theme import DOUBLE_COLUMN_MM, SINGLE_COLUMN_MM, save_figure
 from devfer.figures.training import grid_heatmap, training_curves
@@ -96,6 +97,14 @@ def render_all(
             "transition",
             SINGLE_COLUMN_MM,
             min(230, 30 + 9 * n_rows),
+        )
+    if "decomposition" in t:
+        n_models = t["decomposition"]["model"].nunique()
+        save(
+            decomposition_plot(t["decomposition"], group_names),
+            "decomposition",
+            DOUBLE_COLUMN_MM if n_models > 1 else SINGLE_COLUMN_MM,
+            120,
         )
     if "grid" in t:
         n_models = t["grid"]["model"].nunique()

@@ -44,5 +44,11 @@ def make_figures(
     frames = {k: (v if len(v) else None) for k, v in frames.items()}
     spec = [asdict(g) for g in groups]
     files = render_all(frames, spec, figure_dir)
-    files += write_tables(frames["cross_group"], frames["trend_fits"], table_dir)
+    files += write_tables(
+        frames["cross_group"],
+        frames["trend_fits"],
+        table_dir,
+        frames.get("transition"),
+        frames.get("decomposition_change"),
+    )
     log.info("wrote %d figure and table files", len(files))

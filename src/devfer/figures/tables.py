@@ -30,11 +30,13 @@ from devfer.figures.labels import (
 
 __all__ = [
     "cross_group_table",
+    "decomposition_table",
     "format_accuracy",
     "format_p",
     "latex_escape",
     "to_latex",
     "to_markdown",
+    "transition_table",
     "trend_fit_table",
     "write_tables",
 ]
@@ -269,10 +271,83 @@ def to_latex(df: pd.DataFrame, caption: str, label: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _years(est: Any, lo: Any, hi: Any) -> str:
+    if not finite(est):
+        return MISSING
+    interval = f" [{lo:.1f}, {hi:.1f}]" if finite(lo) and finite(hi) else ""
+    return f"{est:.1f}{interval}"
+
+
+def transition_table(transition: pd.DataFrame) -> pd.DataFrame:
+    """Every transition estimate with its interval, whether the data support it, and why not.
+
+    A non-credible estimate keeps its number (readers may want it) but reads 'no' under
+    Credible, with the reason beside it.
+    """
+    cols = ["model", "curve", "method", "estimate", "ci_low", "ci_high", "credible", "note"]
+    require_columns(transition, cols, "transition", "transition_table")
+    rows = []
+    for _, r in transition.iterrows():
+        rows.append(
+            {
+                "Model": model_label(r["model"]),
+                "Curve": pretty(r["curve"]),
+                "Estimator": str(r["method"]).split(";")[0].split(":")[0],
+                "Age (y) [95% CI]": _years(r["estimate"], r["ci_low"], r["ci_high"]),
+                "Truth (y)": _fmt(r.get("truth", float("nan")), 2),
+                "Credible": "yes" if _truthy(r["credible"]) else "no",
+                "Why not": "" if _truthy(r["credible"]) else str(r["note"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _points(est: Any, lo: Any, hi: Any) -> str:
+    """A change in accuracy in percentage points, with its interval."""
+    if not finite(est):
+        return MISSING
+    interval = f" [{100 * lo:+.1f}, {100 * hi:+.1f}]" if finite(lo) and finite(hi) else ""
+    return f"{100 * est:+.1f}{interval}"
+
+
+def decomposition_table(change: pd.DataFrame) -> pd.DataFrame:
+    """Each model's change from the youngest to the oldest group, split into face shape and
+    expression development (percentage points, paired intervals), and the verdict."""
+    cols = ["model", "control", "observed_change", "shape_change", "expression_change"]
+    require_columns(change, cols, "decomposition_change", "decomposition_table")
+    rows = []
+    for _, r in change.iterrows():
+        share = r.get("share_shape", float("nan"))
+        rows.append(
+            {
+                "Model": model_label(r["model"]),
+                "Control": pretty(r["control"]),
+                "Change": f"{pretty(r['from_group'])} → {pretty(r['to_group'])}",
+                "Observed (pts)": _points(
+                    r["observed_change"], r["observed_ci_low"], r["observed_ci_high"]
+                ),
+                "Face shape (pts)": _points(
+                    r["shape_change"], r["shape_ci_low"], r["shape_ci_high"]
+                ),
+                "Expression (pts)": _points(
+                    r["expression_change"], r["expression_ci_low"], r["expression_ci_high"]
+                ),
+                "Face-shape share": f"{100 * share:.0f}%" if finite(share) else MISSING,
+                "Verdict": str(r["verdict"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def write_tables(
-    cross_group: pd.DataFrame, trend_fits: pd.DataFrame, out_dir: Path | str
+    cross_group: pd.DataFrame,
+    trend_fits: pd.DataFrame,
+    out_dir: Path | str,
+    transition: pd.DataFrame | None = None,
+    decomposition_change: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """Write cross_group.md/.tex and trend_fits.md/.tex into `out_dir`; return the paths."""
+    """Write cross_group, trend_fits and (when given) transition and decomposition tables
+    as .md and .tex into `out_dir`; return the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cg = cross_group_table(cross_group)
@@ -291,6 +366,19 @@ def write_tables(
             "tab:trend_fits",
         ),
     ]
+    if transition is not None:
+        caption = "Transition ages; an estimate the data cannot support is marked not credible"
+        specs.append(("transition", transition_table(transition), caption, "tab:transition"))
+    if decomposition_change is not None:
+        caption = "Change in accuracy from the youngest to the oldest age group: face shape vs expression development (percentage points)"  # noqa: E501
+        specs.append(
+            (
+                "decomposition",
+                decomposition_table(decomposition_change),
+                caption,
+                "tab:decomposition",
+            )
+        )
     paths: list[Path] = []
     for stem, table, caption, label in specs:
         md, tex = out / f"{stem}.md", out / f"{stem}.tex"

@@ -51,11 +51,18 @@ def transition_plot(transition: pd.DataFrame, *, interval_label: str = "95% CI")
     models = model_levels(df["model"])
     axis_order = list(reversed(models))  # first model on top
     df["model"] = ordered(df["model"], axis_order)
-    df["kind"] = "estimate"
+    # An estimate the data cannot support (transition.parquet's `credible`) is drawn as such.
+    credible = df["credible"].astype(bool) if "credible" in df else pd.Series(True, df.index)
+    df["kind"] = credible.map({True: "estimate", False: "not_credible"})
     truth = df.loc[pd.to_numeric(df["truth"], errors="coerce").notna()].copy()
     truth["kind"] = "truth"
-    kinds = ["estimate"] + (["truth"] if not truth.empty else [])
-    kind_labels = {"estimate": f"Estimate ({interval_label})", "truth": "True transition age"}
+    kinds = [k for k in ("estimate", "not_credible") if (df["kind"] == k).any()]
+    kinds += ["truth"] if not truth.empty else []
+    kind_labels = {
+        "estimate": f"Estimate ({interval_label})",
+        "not_credible": "Not credible (see the table's note)",
+        "truth": "True transition age",
+    }
     bars = df.dropna(subset=["ci_low", "ci_high"])
     est = df.dropna(subset=["estimate"])
     p = (
@@ -90,7 +97,7 @@ def transition_plot(transition: pd.DataFrame, *, interval_label: str = "95% CI")
             values=colours, breaks=models, labels=[model_label(m) for m in models], guide=None
         )
         + scale_shape_manual(
-            values={"estimate": "o", "truth": "D"},
+            values={"estimate": "o", "not_credible": "x", "truth": "D"},
             breaks=kinds,
             labels=[kind_labels[k] for k in kinds],
             name="",

@@ -29,7 +29,7 @@ from devfer.progress import bar
 from devfer.simulate.identity import Identity, sample_identity
 from devfer.simulate.render import Rendered, render_face
 from devfer.simulate.settings import SimulatedDataset, SimulationSettings
-from devfer.simulate.truth import expression_weight
+from devfer.simulate.truth import adult_share, expression_weight
 
 FORMATS = ("tif", "affectnet", "utkface")
 # One render per planned image, with the identity it shows.
@@ -100,39 +100,61 @@ def plan_images(
     return pd.DataFrame(rows)
 
 
-def _save_jpeg(image: Image.Image, path: Path, quality: int) -> None:
+def save_jpeg(image: Image.Image, path: Path, quality: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, "JPEG", quality=quality)
 
 
-def _render_all(plan: pd.DataFrame, settings: SimulationSettings, seed: int, name: str) -> Renders:
+def identities(plan: pd.DataFrame, seed: int, name: str) -> dict[int, Identity]:
+    """Every subject's identity, drawn in subject order from the dataset's own generator, so
+    that a control rendering (`render_rows`) meets the same people as the dataset."""
     id_rng = dataset_rng(seed + 1, name)
-    identities = {s: sample_identity(id_rng) for s in sorted(plan["subject"].unique())}
-    rendered = []
-    for row in bar(plan.itertuples(), total=len(plan), desc=f"simulate {name}", unit="img"):
-        rendered.append(
-            render_face(
-                row.age,
-                row.expression,
-                identities[row.subject],
-                np.random.default_rng(row.render_seed),
-                intensity=row.intensity,
-                size=settings.image_size,
-                midpoint=settings.midpoint,
-                steepness=settings.steepness,
-                infant_similarity=settings.infant_similarity,
-                au_jitter=settings.au_jitter,
-                expressiveness=settings.expressiveness,
-            )
+    return {s: sample_identity(id_rng) for s in sorted(plan["subject"].unique())}
+
+
+def render_rows(
+    rows: pd.DataFrame,
+    people: dict[int, Identity],
+    settings: SimulationSettings,
+    desc: str,
+) -> list[Rendered]:
+    """Render planned rows (subject, age, expression, intensity, render_seed)."""
+    return [
+        render_face(
+            row.age,
+            row.expression,
+            people[row.subject],
+            np.random.default_rng(row.render_seed),
+            intensity=row.intensity,
+            size=settings.image_size,
+            midpoint=settings.midpoint,
+            steepness=settings.steepness,
+            infant_similarity=settings.displayed_similarity,
+            au_jitter=settings.au_jitter,
+            expressiveness=settings.expressiveness,
+            shape_age=settings.drawn_shape_age,
         )
-    return [(identities[s], r) for s, r in zip(plan["subject"], rendered, strict=True)]
+        for row in bar(rows.itertuples(), total=len(rows), desc=desc, unit="img")
+    ]
+
+
+def _render_all(plan: pd.DataFrame, settings: SimulationSettings, seed: int, name: str) -> Renders:
+    people = identities(plan, seed, name)
+    rendered = render_rows(plan, people, settings, f"simulate {name}")
+    return [(people[s], r) for s, r in zip(plan["subject"], rendered, strict=True)]
 
 
 def _truth_columns(
     plan: pd.DataFrame, rendered: Renders, settings: SimulationSettings
 ) -> pd.DataFrame:
     plan = plan.copy()
-    plan["w"] = expression_weight(plan["age"].to_numpy(), settings.midpoint, settings.steepness)
+    age = plan["age"].to_numpy()
+    plan["w"] = expression_weight(age, settings.midpoint, settings.steepness)
+    # What the face displays and which proportions it has (both switchable, issue 12).
+    plan["adult_share"] = adult_share(
+        age, settings.midpoint, settings.steepness, settings.displayed_similarity
+    )
+    plan["shape_age"] = age if settings.shape_development else settings.shape_age
     plan["sex"] = [ident.sex for ident, _ in rendered]
     marks = np.stack([r.landmarks for _, r in rendered])
     for k, part in enumerate(("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")):
@@ -144,7 +166,7 @@ def write_tif(plan: pd.DataFrame, rendered: Renders, out: Path, quality: int) ->
     paths = []
     for row, (_, r) in zip(plan.itertuples(), rendered, strict=True):
         rel = f"{TIF_FOLDERS[row.expression]}/inf{row.subject:04d}_{row.image_index + 1}.jpg"
-        _save_jpeg(r.image, out / rel, quality)
+        save_jpeg(r.image, out / rel, quality)
         paths.append(rel)
     return paths
 
@@ -179,7 +201,7 @@ def write_affectnet(
     for row, (_, r) in zip(plan.itertuples(), rendered, strict=True):
         digest = hashlib.sha1(f"{row.subject}-{row.image_index}".encode()).hexdigest()
         rel = f"s{row.subject:05d}/{digest}.jpg"
-        _save_jpeg(r.image, images / rel, quality)
+        save_jpeg(r.image, images / rel, quality)
         paths.append(f"Manually_Annotated_Images/{rel}")
         x, y, w, h = _landmark_box(r.landmarks)
         v0, a0 = VALENCE_AROUSAL[row.expression]
@@ -207,7 +229,7 @@ def write_affectnet(
         image = rendered[k % len(rendered)][1].image
         if code == 10:  # no-face: the background without anyone in it
             image = Image.new("RGB", image.size, tuple(int(c) for c in rng.integers(40, 220, 3)))
-        _save_jpeg(image, images / rel, quality)
+        save_jpeg(image, images / rel, quality)
         rows["training.csv"].append(
             {**src, "subDirectory_filePath": rel, "expression": code, "valence": -2, "arousal": -2}
         )
@@ -225,7 +247,7 @@ def write_utkface(
         race = int(rng.integers(0, 5))
         stamp = f"2017{k:013d}"
         rel = f"{int(row.age)}_{gender}_{race}_{stamp}.jpg.chip.jpg"
-        _save_jpeg(r.image, out / rel, quality)
+        save_jpeg(r.image, out / rel, quality)
         paths.append(rel)
     return paths
 

@@ -84,6 +84,7 @@ def render_face(
     au_jitter: float = 0.1,
     noise_sigma: float = 3.0,
     expressiveness: float = 1.0,
+    shape_age: float | None = None,
 ) -> Rendered:
     """Render one face of ``identity`` at ``age`` showing ``expression``.
 
@@ -97,6 +98,9 @@ def render_face(
     (drawn through a 256-level quantile table, which is several times faster than sampling).
     ``expressiveness`` multiplies how far the AUs displace the features (1 = life-like); small
     training crops (48 px) need about 2 for a brow raise or a mouth-corner pull to span pixels.
+    ``shape_age`` draws the face with that age's proportions instead of ``age``'s (face-shape
+    development off); the expression still follows ``age``. Neither option changes the draws
+    from ``rng``, so renders that differ only in them are paired: same pose, light, noise.
     """
     check_expression(expression)
     if pose is None:
@@ -121,7 +125,7 @@ def render_face(
     canvas = _background(rng, size)
     noise_idx = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
 
-    m = morphology(age, identity)
+    m = morphology(age if shape_age is None else shape_age, identity)
     geo = face_geometry(m, identity, au, expressiveness)
     theta = math.radians(pose.rotation_deg)
     unit = _UNIT_FRACTION * size * pose.scale

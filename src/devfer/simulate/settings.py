@@ -6,7 +6,7 @@ built from defaults render the same faces.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -36,3 +36,35 @@ class SimulationSettings:
     au_jitter: float = 0.1
     expressiveness: float = 1.0  # how far AUs move features (about 2 for 48 px crops)
     jpeg_quality: int = 92
+    # The two developments the study has to tell apart, each switchable (issue 12): with
+    # expression development off every age displays the adult prototypes; with face-shape
+    # development off every face has the proportions of `shape_age`.
+    expression_development: bool = True
+    shape_development: bool = True
+    shape_age: float = 25.0
+
+    @property
+    def displayed_similarity(self) -> float:
+        """The infant configurations' adult share as drawn: 1 (all adult) without expression
+        development, so every age displays the adult prototypes."""
+        return self.infant_similarity if self.expression_development else 1.0
+
+    @property
+    def drawn_shape_age(self) -> float | None:
+        """The age whose proportions every face takes, or None when face shape develops."""
+        return None if self.shape_development else self.shape_age
+
+
+#: Paired control renderings of the evaluation faces (config `simulation.controls`): the same
+#: faces with one development switched off.
+CONTROLS = {
+    "expression_off": {"expression_development": False},
+    "shape_off": {"shape_development": False},
+}
+
+
+def control_settings(settings: SimulationSettings, control: str) -> SimulationSettings:
+    """The simulation settings of a control rendering: one development switched off."""
+    if control not in CONTROLS:
+        raise ValueError(f"unknown control {control!r}; valid controls: {', '.join(CONTROLS)}")
+    return replace(settings, **CONTROLS[control])

@@ -59,19 +59,29 @@ def transition_age(
 
 
 def truth_curve(
-    midpoint: float, steepness: float, infant_similarity: float = 0.0, step: float = 0.1
+    midpoint: float,
+    steepness: float,
+    infant_similarity: float = 0.0,
+    step: float = 0.1,
+    expression_development: bool = True,
 ) -> pd.DataFrame:
     """The true developmental curve on a grid: w(age), the adult share of the display and
-    the true transition age (where that share is one half), with the parameters beside it."""
+    the true transition age (where that share is one half), with the parameters beside it.
+
+    Without expression development every age displays the adult prototypes: the adult share
+    is 1 throughout and there is no transition (NaN).
+    """
     age = np.round(np.arange(0.0, 70.0 + step / 2, step), 6)
+    shown = infant_similarity if expression_development else 1.0
     return pd.DataFrame(
         {
             "age": age,
             "w": expression_weight(age, midpoint, steepness),
-            "adult_share": adult_share(age, midpoint, steepness, infant_similarity),
+            "adult_share": adult_share(age, midpoint, steepness, shown),
             "midpoint": midpoint,
             "steepness": steepness,
             "infant_similarity": infant_similarity,
-            "transition_age": transition_age(midpoint, steepness, infant_similarity),
+            "expression_development": expression_development,
+            "transition_age": transition_age(midpoint, steepness, shown),
         }
     )

@@ -20,13 +20,20 @@ linearity on the accuracy scale instead.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from devfer.stats.credibility import EFFECT_CURVE, OBSERVED_CURVE, judge
 from devfer.stats.decision import chosen_fit, decide_trajectory
+from devfer.stats.decomposition import (
+    change_decomposition,
+    effect_transitions,
+    group_decomposition,
+    paired_table,
+)
 from devfer.stats.transition import (
     crossover_age,
     four_param_logistic,
@@ -165,16 +172,23 @@ def analyse(
     seed: int = 0,
     spline_df: int = 4,
     cross_without_boundary: pd.DataFrame | None = None,
+    controls: Mapping[str, pd.DataFrame] | None = None,
+    groups: Sequence[str] = (),
 ) -> dict[str, pd.DataFrame]:
     """All trend fits, fitted curves, transition estimates and the boundary sensitivity.
 
     `n_boot` bootstrap resamples of subjects (the study's `transition_boot`) give every
     transition interval: the midpoint, the breakpoint, the peak and the crossover.
+    `controls` (control name -> the models' predictions on the paired control renderings)
+    add the face-shape / expression decomposition over the age `groups` and the transition
+    of the expression effect (`devfer.stats.decomposition`).
 
     Tables: trend_fits (FIT_COLUMNS; `scale` is the scale on which linearity is tested,
     'logit' for every fit here; `n` counts distinct images, not image x seed rows),
-    trend_curves (cluster-robust pointwise bands), transition (see `_transition_row`) and
-    sensitivity.
+    trend_curves (cluster-robust pointwise bands), transition (see `_transition_row`;
+    `curve` says which curve a row describes and `credible` / `note` whether the data
+    support it, see `devfer.stats.credibility`), sensitivity, decomposition and
+    decomposition_change (empty without controls).
     """
     fits, curves, transitions, sensitivity = [], [], [], []
     for model in sorted(predictions["model"].unique()):
@@ -212,14 +226,33 @@ def analyse(
             )
     if {"infant", "adult"} <= set(predictions["model"]):
         transitions.append(crossover_row(predictions, truth, n_boot, seed))
+    decomposition, changes = pd.DataFrame(), pd.DataFrame()
+    table = pd.DataFrame(transitions).assign(curve=OBSERVED_CURVE)
+    if controls:
+        pairs = paired_table(predictions, controls)
+        decomposition = group_decomposition(pairs, groups, max(n_boot, 200), seed)
+        changes = change_decomposition(pairs, groups, max(n_boot, 200), seed)
+        effects = []
+        for fit in effect_transitions(pairs, n_boot, seed):
+            row = _transition_row(fit.pop("model"), fit, {}, {}, truth)
+            row["curve"] = EFFECT_CURVE
+            row["method"] = (
+                f"expression-effect midpoint: observed - expression_off control; {fit['method']}"
+            )
+            effects.append(row)
+        table = pd.concat([table, pd.DataFrame(effects)], ignore_index=True)
+    ages = predictions["age"].dropna()
+    judged = judge(table, changes, (float(ages.min()), float(ages.max())))
     curve_columns = ["model", "fit", "age", "accuracy", "ci_low", "ci_high"]
     return {
         "trend_fits": pd.concat(fits, ignore_index=True)[FIT_COLUMNS],
         "trend_curves": pd.concat(curves, ignore_index=True)[curve_columns]
         if curves
         else pd.DataFrame(columns=curve_columns),
-        "transition": pd.DataFrame(transitions),
+        "transition": judged,
         "sensitivity": pd.DataFrame(sensitivity),
+        "decomposition": decomposition,
+        "decomposition_change": changes,
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -37,9 +37,17 @@ def run_statistics(
     trend_curves_out: str,
     transition_out: str,
     sensitivity_out: str,
+    decomposition_out: str | None = None,
+    decomposition_change_out: str | None = None,
+    controls: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
-    """Linear vs nonlinear per model, the transition ages, and their boundary sensitivity."""
+    """Linear vs nonlinear per model, the transition ages, and their boundary sensitivity;
+    with `controls` (control name -> the models' predictions on the control renderings) the
+    face-shape / expression decomposition too."""
     scored = scored_predictions(settings, predictions)
+    control_tables = {
+        name: scored_predictions(settings, files) for name, files in (controls or {}).items()
+    }
     cross = pd.read_parquet(cross_group_table)
     # The group-level sensitivity needs group accuracies without the boundary images.
     boundaries = list(settings.boundaries)
@@ -56,21 +64,40 @@ def run_statistics(
         settings.seed,
         settings.spline_df,
         cross_near,
+        control_tables,
+        settings.groups,
     )
     outputs = {
         "trend_fits": trend_fits_out,
         "trend_curves": trend_curves_out,
         "transition": transition_out,
         "sensitivity": sensitivity_out,
+        "decomposition": decomposition_out,
+        "decomposition_change": decomposition_change_out,
     }
     for name, table in results.items():
-        write_table(table, outputs[name], "statistics", settings)
+        if outputs[name] is not None:
+            write_table(table, outputs[name], "statistics", settings)
     for _, row in results["transition"].iterrows():
         log.info(
-            "%s: transition %.1f y [%.1f, %.1f] (truth %s)",
+            "%s (%s): transition %.1f y [%.1f, %.1f] (truth %s)%s",
             row["model"],
+            row["curve"],
             row["estimate"],
             row["ci_low"],
             row["ci_high"],
             row["truth"],
+            "" if row["credible"] else f"; NOT credible: {row['note']}",
+        )
+    for _, row in results["decomposition_change"].iterrows():
+        log.info(
+            "%s (%s control): %s -> %s change %+.3f = face shape %+.3f + expression %+.3f: %s",
+            row["model"],
+            row["control"],
+            row["from_group"],
+            row["to_group"],
+            row["observed_change"],
+            row["shape_change"],
+            row["expression_change"],
+            row["verdict"],
         )
