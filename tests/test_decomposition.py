@@ -174,3 +174,30 @@ def test_the_expression_effect_midpoint_recovers_a_known_transition() -> None:
     assert fit["model"] == "adult"
     assert fit["estimate"] == pytest.approx(9.0, abs=1.0)
     assert fit["ci_low"] < 9.0 < fit["ci_high"]
+
+
+def test_the_expression_only_curve_is_judged_on_its_own_control() -> None:
+    # The shape_off control shows no expression change: the expression-only curve (accuracy on
+    # the shape_off renderings) has nothing to describe, whatever expression_off says.
+    changes = pd.concat(
+        [
+            _changes((0.1, 0.3), (0.1, 0.3)),
+            _changes((0.1, 0.3), (-0.1, 0.1)).assign(control="shape_off"),
+        ],
+        ignore_index=True,
+    )
+    out = judge(_transitions(curve="expression only"), changes, AGES)
+    assert not out["credible"].item()
+    assert "no expression effect" in out["note"].item()
+    assert judge(_transitions(), changes, AGES)["credible"].item()  # the effect row is fine
+
+
+def test_a_zero_expression_effect_is_not_fitted() -> None:
+    observed, _ = _study(k=5)
+    (fit,) = effect_transitions(paired_table(observed, {"expression_off": observed}), n_boot=10)
+    assert math.isnan(fit["estimate"]) and "zero on every image" in fit["method"]
+    row = judge(
+        pd.DataFrame([{"model": "adult", "curve": EFFECT_CURVE, **fit, "note": ""}]), None, AGES
+    )
+    assert not row["credible"].item()
+    assert row["note"].item() == "not estimated: the expression effect is zero on every image"

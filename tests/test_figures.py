@@ -853,3 +853,55 @@ def test_tables_validate_columns(tables: dict[str, Any]) -> None:
         T.cross_group_table(tables["cross_group"].drop(columns=["ci_low"]))
     with pytest.raises(ValueError, match="p_value"):
         T.trend_fit_table(tables["trend_fits"].drop(columns=["p_value"]))
+
+
+def test_transition_plot_marks_what_is_not_credible(tables: dict[str, Any]) -> None:
+    judged = tables["transition"].assign(credible=[True, False])
+    p = F.transition_plot(judged)
+    estimate, _ = layers(p, "geom_point")
+    kinds = dict(zip(estimate._data["model"].astype(str), estimate._data["kind"], strict=True))
+    assert kinds == {"infant": "estimate", "adult": "not_credible"}
+    shape = scale(p, "shape")
+    assert list(shape.breaks) == ["estimate", "not_credible", "truth"]
+    assert shape.labels[1] == "Not credible (see the table's note)"
+
+
+def test_decomposition_plot_and_tables(tmp_path: Path) -> None:
+    from devfer.figures.decomposition import decomposition_plot
+    from devfer.figures.tables import decomposition_table, transition_table
+
+    rows = []
+    for cond, (young, old) in {"observed": (0.2, 0.6), "expression_off": (0.4, 0.6)}.items():
+        for group, value in (("young", young), ("old", old)):
+            rows.append(("adult", group, "accuracy", cond, value))
+    rows += [("adult", "young", "effect", "expression_off", -0.2)]
+    rows += [("adult", "old", "effect", "expression_off", 0.0)]
+    df = pd.DataFrame(rows, columns=["model", "age_group", "quantity", "condition", "value"])
+    df = df.assign(ci_low=df["value"] - 0.05, ci_high=df["value"] + 0.05)
+    p = decomposition_plot(df, ["young", "old"])
+    assert categories(p.data["age_group"]) == ["young", "old"]
+    assert categories(p.data["row"]) == ["Accuracy", "Observed - control"]
+    assert list(scale(p, "color").breaks) == ["observed", "expression_off"]
+    change = pd.DataFrame(
+        [
+            {
+                "model": "adult", "control": "expression_off", "from_group": "young",
+                "to_group": "old", "observed_change": 0.4, "observed_ci_low": 0.3,
+                "observed_ci_high": 0.5, "shape_change": 0.2, "shape_ci_low": 0.1,
+                "shape_ci_high": 0.3, "expression_change": 0.2, "expression_ci_low": 0.1,
+                "expression_ci_high": 0.3, "share_shape": 0.5, "verdict": "both",
+            }
+        ]
+    )  # fmt: skip
+    table = decomposition_table(change)
+    assert table.loc[0, "Observed (pts)"] == "+40.0 [+30.0, +50.0]"
+    assert table.loc[0, "Face-shape share"] == "50%"
+    transition = pd.DataFrame(
+        [
+            {"model": "adult", "curve": "observed", "method": "crossover: x; y", "estimate": 8.5,
+             "ci_low": 7.8, "ci_high": 9.2, "truth": 8.85, "credible": False, "note": "face"},
+        ]
+    )  # fmt: skip
+    row = transition_table(transition).iloc[0]
+    assert row["Age (y) [95% CI]"] == "8.5 [7.8, 9.2]"
+    assert (row["Credible"], row["Why not"], row["Estimator"]) == ("no", "face", "crossover")

@@ -114,6 +114,15 @@ def test_later_stage_tables(study: Path) -> None:
         assert (study / "results/figures" / f"{name}.pdf").stat().st_size > 1000
         assert (study / "results/figures" / f"{name}.png").stat().st_size > 1000
     assert "|" in (study / "results/tables/cross_group.md").read_text()
+    # Face shape vs expression: paired controls, the decomposition, and credible/note.
+    assert {"curve", "credible", "note"} <= set(transition.columns)
+    assert not transition.loc[transition["curve"] == "observed", "credible"].any()
+    decomposition = pd.read_parquet(study / "results/stats/decomposition.parquet")
+    assert set(decomposition["condition"]) == {"observed", "expression_off", "shape_off"}
+    control = pd.read_parquet(study / "results/predictions/controls/shape_off/adult.parquet")
+    assert set(control["image_id"]) <= set(predictions["image_id"])
+    assert (study / "results/figures/decomposition.pdf").stat().st_size > 1000
+    assert "Verdict" in (study / "results/tables/decomposition.md").read_text()
 
 
 def dry_run(study: Path, cfg: dict, *extra: str) -> str:
@@ -125,6 +134,22 @@ def dry_run(study: Path, cfg: dict, *extra: str) -> str:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout + done.stderr
+
+
+def test_each_scenario_is_a_config_change(study: Path) -> None:
+    cfg = yaml.safe_load((study / "config.yaml").read_text())
+    cfg["ages"]["source"] = "truth"
+    out = dry_run(study, cfg)
+    # True ages: the evaluation set's ages change, nothing is simulated or trained again.
+    assert "ages_predict" in out and "simulate:" not in out and "rule train:" not in out
+    cfg["ages"]["source"] = "estimator"
+    cfg["simulation"]["expression_development"] = False
+    out = dry_run(study, cfg)
+    assert "rule simulate:" in out and "simulate_truth" in out
+    cfg["simulation"]["expression_development"] = True
+    cfg["simulation"]["controls"] = []
+    out = dry_run(study, cfg, "--forceall")
+    assert "simulate_control" not in out and "evaluate_control" not in out
 
 
 def test_adult_lr_change_reruns_no_infant_job(study: Path) -> None:

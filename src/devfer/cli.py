@@ -17,7 +17,14 @@ from typing import Any
 
 from devfer import config as cfgmod
 from devfer.config import settings as S
-from devfer.layout import DatasetFiles, EvaluationData, ages_file
+from devfer.layout import (
+    DatasetFiles,
+    EvaluationData,
+    ages_file,
+    control_files,
+    control_predictions,
+)
+from devfer.simulate.settings import CONTROLS
 
 
 class UsageError(RuntimeError):
@@ -215,17 +222,52 @@ def cmd_evaluate_predict(args: argparse.Namespace) -> None:
     checkpoints = args.checkpoints or [
         _r(args, "models", name, f"seed{s}", "model.pt") for s in cfg["models"]["seeds"]
     ]
-    data = [
-        EvaluationData(files=DatasetFiles.of(d, args.results), ages=ages_file(d, args.results))
-        for d in S.evaluation_datasets(cfg)
-    ]
+    if args.control:  # the control renderings, with the ages of the faces they pair with
+        data = [
+            EvaluationData(
+                files=control_files(d, args.control, args.results),
+                ages=ages_file(d, args.results),
+            )
+            for d in _controlled(cfg)
+        ]
+        out = control_predictions(name, args.control, args.results)
+    else:
+        data = [
+            EvaluationData(files=DatasetFiles.of(d, args.results), ages=ages_file(d, args.results))
+            for d in S.evaluation_datasets(cfg)
+        ]
+        out = _r(args, "predictions", f"{name}.parquet")
     predict_model(
         settings=S.evaluation(cfg),
         name=name,
         checkpoints=checkpoints,
         data=data,
-        out=args.out or _r(args, "predictions", f"{name}.parquet"),
+        out=args.out or out,
         threads=args.threads,
+    )
+
+
+def _controlled(cfg: dict[str, Any]) -> list[str]:
+    """The simulated evaluation datasets, whose faces have control renderings."""
+    simulated = cfg.get("simulation", {}).get("datasets", {})
+    return [d for d in S.evaluation_datasets(cfg) if d in simulated]
+
+
+def cmd_control(args: argparse.Namespace) -> None:
+    from devfer.simulate.stage import simulate_control
+
+    cfg = _config(args)
+    files = control_files(args.dataset, args.control, args.results)
+    simulate_control(
+        name=args.dataset,
+        control=args.control,
+        settings=S.simulation(cfg),
+        seed=cfg["seed"],
+        answer_key=_r(args, "simulation", f"{args.dataset}.parquet"),
+        manifest=_r(args, "manifests", f"{args.dataset}.parquet"),
+        predictions=_predictions(args, cfg),
+        out_dir=str(Path(files.manifest).parent / "images"),
+        out_manifest=files.manifest,
     )
 
 
@@ -261,7 +303,20 @@ def cmd_statistics(args: argparse.Namespace) -> None:
         trend_curves_out=_r(args, "stats", "trend_curves.parquet"),
         transition_out=_r(args, "stats", "transition.parquet"),
         sensitivity_out=_r(args, "stats", "sensitivity.parquet"),
+        decomposition_out=_r(args, "stats", "decomposition.parquet"),
+        decomposition_change_out=_r(args, "stats", "decomposition_change.parquet"),
+        controls=_control_predictions(args, cfg),
     )
+
+
+def _control_predictions(args: argparse.Namespace, cfg: dict[str, Any]) -> dict[str, list[str]]:
+    """Each configured control's predictions, where every model's file is there."""
+    out = {}
+    for control in cfg.get("simulation", {}).get("controls", []):
+        files = [control_predictions(m, control, args.results) for m in S.models(cfg)]
+        if all(Path(f).exists() for f in files):
+            out[control] = files
+    return out
 
 
 def cmd_histories(args: argparse.Namespace) -> None:
@@ -423,8 +478,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "evaluate-predict", cmd_evaluate_predict, text)
     p.add_argument("--model", required=True)
     p.add_argument("--checkpoints", nargs="+", help="default: every seed's model.pt")
+    p.add_argument("--control", choices=list(CONTROLS), help="on control renderings instead")
     _threads(p)
     p.add_argument("--out")
+
+    text = "paired control renderings of the evaluation faces (rule simulate_control)"
+    p = _command(sub, "control", cmd_control, text)
+    p.add_argument("--dataset", required=True, help="a simulated evaluation dataset")
+    p.add_argument("--control", required=True, choices=list(CONTROLS))
+    p.add_argument("--predictions", nargs="+", help="default: every model's predictions")
 
     p = _command(sub, "evaluate", cmd_evaluate, "metrics per model x age group (rule evaluate)")
     p.add_argument("--predictions", nargs="+", help="default: every model's predictions")

@@ -21,7 +21,14 @@ from plotnine import (
     theme,
 )
 
-from devfer.figures.labels import model_label, model_levels, ordered, pretty, require_columns
+from devfer.figures.labels import (
+    model_label,
+    model_levels,
+    ordered,
+    pretty,
+    require_columns,
+    wrap_label,
+)
 from devfer.figures.theme import GREY, INK, theme_devfer
 
 CONDITION_LABELS = {
@@ -65,7 +72,7 @@ def decomposition_plot(decomposition: pd.DataFrame, groups: Sequence[str]) -> gg
             labels=[CONDITION_LABELS[c] for c in conditions],
             name="",
         )
-        + scale_x_discrete(labels=lambda v: [pretty(x) for x in v])
+        + scale_x_discrete(labels=lambda v: [wrap_label(pretty(x)) for x in v])
         + labs(x="Age group", y="")
         + theme_devfer()
         + theme(legend_position="bottom", legend_direction="vertical")

@@ -108,7 +108,9 @@ def transition_plot(transition: pd.DataFrame, *, interval_label: str = "95% CI")
         + theme(panel_grid_major_y=element_blank(), legend_title=element_blank())
         + guides(
             shape=guide_legend(
-                override_aes={"colour": INK, "fill": "white", "size": 2.4, "stroke": 0.6}
+                # Two columns: three entries in one row overflow a single-column figure.
+                ncol=2 if len(kinds) > 2 else len(kinds),
+                override_aes={"colour": INK, "fill": "white", "size": 2.4, "stroke": 0.6},
             )
         )
     )

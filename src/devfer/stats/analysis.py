@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from devfer.stats.credibility import EFFECT_CURVE, OBSERVED_CURVE, judge
+from devfer.stats.credibility import EFFECT_CURVE, EXPRESSION_ONLY_CURVE, OBSERVED_CURVE, judge
 from devfer.stats.decision import chosen_fit, decide_trajectory
 from devfer.stats.decomposition import (
     change_decomposition,
@@ -229,18 +229,10 @@ def analyse(
     decomposition, changes = pd.DataFrame(), pd.DataFrame()
     table = pd.DataFrame(transitions).assign(curve=OBSERVED_CURVE)
     if controls:
-        pairs = paired_table(predictions, controls)
-        decomposition = group_decomposition(pairs, groups, max(n_boot, 200), seed)
-        changes = change_decomposition(pairs, groups, max(n_boot, 200), seed)
-        effects = []
-        for fit in effect_transitions(pairs, n_boot, seed):
-            row = _transition_row(fit.pop("model"), fit, {}, {}, truth)
-            row["curve"] = EFFECT_CURVE
-            row["method"] = (
-                f"expression-effect midpoint: observed - expression_off control; {fit['method']}"
-            )
-            effects.append(row)
-        table = pd.concat([table, pd.DataFrame(effects)], ignore_index=True)
+        decomposition, changes, rows = _control_analysis(
+            predictions, controls, groups, truth, n_boot, seed
+        )
+        table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
     ages = predictions["age"].dropna()
     judged = judge(table, changes, (float(ages.min()), float(ages.max())))
     curve_columns = ["model", "fit", "age", "accuracy", "ci_low", "ci_high"]
@@ -254,6 +246,37 @@ def analyse(
         "decomposition": decomposition,
         "decomposition_change": changes,
     }
+
+
+def _control_analysis(
+    predictions: pd.DataFrame,
+    controls: Mapping[str, pd.DataFrame],
+    groups: Sequence[str],
+    truth: float | None,
+    n_boot: int,
+    seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
+    """The decomposition tables and the transition rows the control renderings give: the
+    expression effect's midpoint (expression_off) and the expression-only curve's midpoint
+    (shape_off: the same faces with one face shape at every age)."""
+    pairs = paired_table(predictions, controls)
+    decomposition = group_decomposition(pairs, groups, max(n_boot, 200), seed)
+    changes = change_decomposition(pairs, groups, max(n_boot, 200), seed)
+    rows = []
+    for fit in effect_transitions(pairs, n_boot, seed):
+        row = _transition_row(fit.pop("model"), fit, {}, {}, truth)
+        head = "expression-effect midpoint: observed - expression_off control"
+        rows.append({**row, "curve": EFFECT_CURVE, "method": f"{head}; {fit['method']}"})
+    shape_off = controls.get("shape_off")
+    for model in [] if shape_off is None else sorted(shape_off["model"].unique()):
+        images = image_level(shape_off, model)
+        if images["image_id"].nunique() < MIN_IMAGES:
+            continue
+        four = four_param_logistic(**_fit_data(images), n_boot=n_boot, seed=seed)
+        row = _transition_row(model, four, {}, {}, truth)
+        head = "expression-only midpoint: shape_off control"
+        rows.append({**row, "curve": EXPRESSION_ONLY_CURVE, "method": f"{head}; {four['method']}"})
+    return decomposition, changes, rows
 
 
 def _curves(model: str, images: pd.DataFrame, spline_df: int, four: dict[str, Any]) -> pd.DataFrame:
@@ -385,8 +408,10 @@ def crossover_row(
     """Transition row of the age at which the adult model overtakes the infant model.
 
     The crossover is the age at which the two models are equally accurate, estimated from
-    the images on which they disagree, which cancels what both models share (image
-    difficulty, face shape read by both). It equals each model's own midpoint only for
+    the images on which they disagree, which cancels image difficulty (what both models
+    share). It does not cancel face shape: each model was trained on one face shape, so
+    face shape moves the two curves in opposite directions and the crossover with them
+    (issue 12; see `devfer.stats.credibility`). It equals each model's own midpoint only for
     mirror-image curves with equal asymptotes (e.g. 30 % -> 80 % and 80 % -> 30 % with the
     same steepness); otherwise it is a different age (curves 8 y and 11 y mirror-imaged cross
     at 9.5 y, not at either midpoint). Replicate seeds are collapsed per image; the interval

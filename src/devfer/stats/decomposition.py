@@ -236,6 +236,15 @@ def _effect_units(pairs: pd.DataFrame, model: str | None) -> pd.DataFrame:
     return pd.concat([base.assign(correct=u.to_numpy(float)) for u in units], ignore_index=True)
 
 
+#: The fit reported when the expression effect is zero on every image.
+ZERO_EFFECT: dict[str, Any] = {
+    **dict.fromkeys(("estimate", "ci_low", "ci_high", "scale", "level_young", "level_old"), np.nan),
+    "at_bound": False,
+    "bound_note": "",
+    "method": "not fitted: the expression effect is zero on every image",
+}
+
+
 def effect_transitions(
     pairs: pd.DataFrame, n_boot: int = 200, seed: int = 0
 ) -> list[dict[str, Any]]:
@@ -254,6 +263,10 @@ def effect_transitions(
     for model in targets:
         units = _effect_units(pairs, model)
         if units["image_id"].nunique() < 50:
+            continue
+        if units.groupby("image_id")["correct"].mean().eq(units["correct"].mean()).all():
+            # The control scores exactly as the observed faces do: nothing to fit.
+            out.append({"model": BOTH if model is None else model, **ZERO_EFFECT})
             continue
         fit = four_param_logistic(
             units["age"],
