@@ -236,3 +236,26 @@ def test_stretch_augment_changes_the_aspect_of_a_square_and_nothing_else() -> No
     # Stretched by up to 1.25 either way: both wider and taller squares occur, none beyond.
     assert aspect.max() > 1.1 and aspect.min() < 1 / 1.1
     assert aspect.max() < 1.25**1.0 * 1.15 and aspect.min() > 1 / (1.25 * 1.15)
+
+
+def test_proportion_warp_is_monotone_and_off_by_default() -> None:
+    import torch
+    import torch.nn.functional as F
+
+    from devfer.data import augment_batch, proportion_warp
+
+    n = 32
+    identity = torch.eye(2, 3).expand(n, 2, 3)
+    q = F.affine_grid(identity, [n, 3, 48, 48], align_corners=False)
+    gen = torch.Generator().manual_seed(0)
+
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(n, generator=gen)
+
+    w = proportion_warp(q, 0.4, uniform)
+    # No folds: source x rises along every row and source y down every column.
+    assert (w[..., 0].diff(dim=2) > 0).all() and (w[..., 1].diff(dim=1) > 0).all()
+    assert (w - q).abs().max() > 0.02  # it does move the face
+    x = torch.rand(4, 3, 48, 48)
+    plain = AugmentSettings(flip=False, rotation=0, scale=(1.0, 1.0), color=0.0)
+    assert torch.equal(augment_batch(x, plain), x)

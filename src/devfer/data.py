@@ -87,10 +87,39 @@ def normalise(x: torch.Tensor) -> torch.Tensor:
     return (x - MEAN.to(x.device)) / STD.to(x.device)
 
 
+#: Where the aligned template puts the eyes, in grid_sample coordinates (x, y in [-1, 1]).
+_EYES = torch.tensor([[-0.27, -0.07], [0.27, -0.07]])
+
+
+def proportion_warp(q: torch.Tensor, strength: float, uniform) -> torch.Tensor:
+    """Randomly re-proportion aligned faces: the age cues a model must not key on.
+
+    `q` is an (N, H, W, 2) sampling grid. Per image, three smooth monotone warps, each drawn
+    up to `strength`: both eyes magnified or shrunk (infants' eyes are large for the face), the
+    face's vertical middle moved up or down (the forehead and cranium against the lower face),
+    and the centre of the face widened or narrowed against the cheeks (baby fat). Each warp is
+    monotone (no folds) and moves the template's landmarks little, so expressions stay readable.
+    """
+    n = q.shape[0]
+    x, y = q[..., 0], q[..., 1]
+    dy = (0.5 * strength * uniform(-1, 1)).view(n, 1, 1)
+    dx = (0.5 * strength * uniform(-1, 1)).view(n, 1, 1)
+    y = y + dy * (1.0 - y * y)
+    x = x * (1.0 + dx * (1.0 - x * x))
+    m = (strength * uniform(-1, 1)).view(n, 1, 1)
+    for ex, ey in _EYES.tolist():
+        # Positive m samples closer to the eye centre: the eye is magnified.
+        g = torch.exp(-((x - ex) ** 2 + (y - ey) ** 2) / 0.02)
+        x = ex + (x - ex) * (1.0 - m * g)
+        y = ey + (y - ey) * (1.0 - m * g)
+    return torch.stack([x, y], dim=-1)
+
+
 def augment_batch(
     x: torch.Tensor, cfg: AugmentSettings, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Flip, small rotation, random resized crop, stretch and colour jitter, per image, in one pass.
+    """Flip, small rotation, random resized crop, stretch, proportion warp and colour jitter,
+    per image, in one pass.
 
     x is (N, 3, H, W) in [0, 1]. Geometry is one affine_grid/grid_sample call for the batch.
     """
@@ -119,7 +148,17 @@ def augment_batch(
         ],
         1,
     )
-    if bool((angle != 0).any() or (side != 1).any() or (flip != 1).any() or log_stretch > 0):
+    warp = float(cfg.proportions)
+    if warp > 0:
+        # Non-linear proportion warp in face coordinates, then the affine augmentation.
+        identity = torch.eye(2, 3).expand(n, 2, 3).to(x.dtype)
+        q = proportion_warp(
+            F.affine_grid(identity, list(x.shape), align_corners=False), warp, uniform
+        )
+        grid = torch.einsum("nhwk,njk->nhwj", q, theta[:, :, :2].to(x.dtype))
+        grid = grid + theta[:, :, 2].to(x.dtype).view(n, 1, 1, 2)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    elif bool((angle != 0).any() or (side != 1).any() or (flip != 1).any() or log_stretch > 0):
         grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     strength = float(cfg.color)

@@ -14,6 +14,7 @@ class AugmentSettings:
     scale: tuple[float, float] = (0.85, 1.0)  # area of the random crop
     color: float = 0.15
     stretch: float = 0.0  # aspect change, so a model cannot key on face proportions
+    proportions: float = 0.0  # eye size, face height split, face width (`proportion_warp`)
 
 
 @dataclass(frozen=True)
