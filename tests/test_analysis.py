@@ -56,6 +56,7 @@ TRANSITION_COLUMNS = [
     "note",
     "curve",
     "credible",
+    "interval_scope",
 ]
 SENSITIVITY_COLUMNS = [
     "model",
@@ -424,6 +425,10 @@ def test_identical_seeds_give_the_one_seed_tables() -> None:
     one = one[one["seed"] == 0]
     three = pd.concat([one.assign(seed=s) for s in range(3)], ignore_index=True)
     single, stacked = run(one), run(three)
+    # Only the statement of what the intervals cover counts the seeds.
+    scope = stacked["transition"].pop("interval_scope")
+    assert set(scope) == {"test faces only, training variance not included (3 trained seeds)"}
+    single["transition"].pop("interval_scope")
     for name in single:
         pd.testing.assert_frame_equal(single[name], stacked[name], check_exact=True)
 

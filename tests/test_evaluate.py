@@ -253,7 +253,10 @@ def test_cross_group_interval_is_a_subject_bootstrap_by_hand() -> None:
     # of two subjects gives 3/4 (s1 twice, p = 1/4), 5/8 or 1/2 (s2 twice, p = 1/4): the
     # 2.5 % and 97.5 % quantiles are exactly 1/2 and 3/4.
     assert (a_young["ci_low"], a_young["ci_high"]) == (0.5, 0.75)
-    assert a_young["ci_method"] == "subject bootstrap (400 resamples)"
+    assert a_young["ci_method"] == (
+        "subject bootstrap (400 resamples); "
+        "test faces only, training variance not included (2 trained seeds)"
+    )
     assert (table["ci_low"] <= table["accuracy"]).all()
     assert (table["accuracy"] <= table["ci_high"]).all()
     again, _ = cross_group(df, GROUPS, reference_mix(df, "pooled"), n_boot=400, seed=7)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from devfer import CLASSES
 from devfer.stats import cluster_bootstrap_ci, group_metrics, standardised_accuracy
+from devfer.stats.metrics import interval_scope
 
 
 def common_images(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -76,7 +77,7 @@ def cross_group(
             accuracy=float(per_image["correct"].mean()),
             ci_low=lo,
             ci_high=hi,
-            ci_method=f"subject bootstrap ({n_boot} resamples)",
+            ci_method=f"subject bootstrap ({n_boot} resamples); {interval_scope(len(seeds))}",
             n_seeds=len(seeds),
             accuracy_sd=float(seed_df["accuracy"].std()) if len(seeds) > 1 else np.nan,
             age_mean=float(part.drop_duplicates("image_id")["age"].mean()),

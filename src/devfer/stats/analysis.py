@@ -34,6 +34,7 @@ from devfer.stats.decomposition import (
     group_decomposition,
     paired_table,
 )
+from devfer.stats.metrics import interval_scope
 from devfer.stats.transition import (
     crossover_age,
     four_param_logistic,
@@ -235,6 +236,10 @@ def analyse(
         table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
     ages = predictions["age"].dropna()
     judged = judge(table, changes, (float(ages.min()), float(ages.max())))
+    seeds = (
+        int(predictions.groupby("model")["seed"].nunique().max()) if "seed" in predictions else 1
+    )
+    judged["interval_scope"] = interval_scope(seeds)
     curve_columns = ["model", "fit", "age", "accuracy", "ci_low", "ci_high"]
     return {
         "trend_fits": pd.concat(fits, ignore_index=True)[FIT_COLUMNS],
