@@ -17,7 +17,7 @@ CONFIG = str(ROOT / "config" / "config.yaml")
 STAGE_COMMANDS = {
     "simulate", "truth", "manifest", "align", "gather", "ages-train", "ages-predict",
     "ages-metrics", "train", "evaluate-predict", "evaluate", "statistics", "histories", "figures",
-    "control",
+    "control", "calibrate", "calibration",
 }  # fmt: skip
 
 

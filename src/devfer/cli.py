@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from devfer import config as cfgmod
+from devfer.calibration.settings import SCENARIOS
 from devfer.config import settings as S
 from devfer.layout import (
     DatasetFiles,
@@ -333,6 +334,39 @@ def cmd_histories(args: argparse.Namespace) -> None:
     gather_histories(histories=histories, out=_r(args, "models", "histories.parquet"))
 
 
+def cmd_calibrate(args: argparse.Namespace) -> None:
+    from devfer.calibration.stage import run_scenario
+
+    cfg = _config(args)
+    own = [_r(args, "predictions", f"{m}.parquet") for m in S.models(cfg)]
+    for name in args.scenario or cfg["calibration"]["scenarios"]:
+        run_scenario(
+            settings=S.calibration(cfg),
+            name=name,
+            groups=S.age_groups(cfg),
+            evaluation=S.evaluation(cfg),
+            predictions=own if own and all(Path(p).is_file() for p in own) else [],
+            out=_r(args, "calibration", "studies", f"{name}.parquet"),
+            threads=args.threads,
+        )
+
+
+def cmd_calibration(args: argparse.Namespace) -> None:
+    from devfer.calibration.stage import summarise_studies
+
+    cfg = _config(args)
+    summarise_studies(
+        studies=[
+            _r(args, "calibration", "studies", f"{n}.parquet")
+            for n in cfg["calibration"]["scenarios"]
+        ],
+        out=_r(args, "calibration", "summary.parquet"),
+        figure=_r(args, "figures", "calibration"),
+        table_md=_r(args, "tables", "calibration.md"),
+        table_tex=_r(args, "tables", "calibration.tex"),
+    )
+
+
 def cmd_figures(args: argparse.Namespace) -> None:
     from devfer.figures.stage import make_figures
 
@@ -348,6 +382,8 @@ def cmd_figures(args: argparse.Namespace) -> None:
         "estimator_test": "ages/estimator_test.parquet",
         "estimator_metrics": "ages/estimator_metrics.parquet",
         "grid": "models/grid.parquet",
+        "decomposition": "stats/decomposition.parquet",
+        "decomposition_change": "stats/decomposition_change.parquet",
     }
     tables = {k: _r(args, v) for k, v in names.items() if Path(_r(args, v)).is_file()}
     make_figures(
@@ -498,6 +534,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     _command(sub, "histories", cmd_histories, "every training history (rule train_histories)")
     _command(sub, "figures", cmd_figures, "figures and tables (rule figures)")
+
+    text = "simulated studies of the analysis itself (rule calibration_scenario)"
+    p = _command(sub, "calibrate", cmd_calibrate, text)
+    p.add_argument("--scenario", nargs="+", choices=list(SCENARIOS), help="default: the config's")
+    _threads(p)
+    text = "coverage, false-positive rate and power (rule calibration)"
+    _command(sub, "calibration", cmd_calibration, text)
 
     text = "fit linear vs nonlinear trends to a published accuracy table"
     p = _command(sub, "stats", cmd_stats, text, False)

@@ -48,6 +48,7 @@ wildcard_constraints:
     point=r"\d+",
     sim="|".join(SIMULATED) if SIMULATED else "^$",
     control="expression_off|shape_off",
+    scenario="flat|linear|transition|rise_fall",
     shard=r"\d+",
 
 
@@ -113,6 +114,13 @@ def control_evaluation_files(wildcards):
         "results/models/{model}/seed{seed}/model.pt", model=wildcards.model, seed=SEEDS
     )
     return {"models": models, **control_inputs(CONTROLLED, wildcards.control)}
+
+
+def calibration_design(wildcards):
+    """The study's own predictions when they exist (its subjects, ages and images are then
+    the calibration's design); none otherwise, so calibration never runs the study."""
+    files = [f"results/predictions/{m}.parquet" for m in MODELS]
+    return files if files and all(Path(f).exists() for f in files) else []
 
 
 def stats_inputs(wildcards):

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from devfer.ages.settings import AgePredictSettings, AgeTrainSettings, GroupSpec
+from devfer.calibration.settings import CalibrationSettings
 from devfer.config.validate import ConfigError, dataset_root
 from devfer.evaluate.settings import EvaluationSettings
 from devfer.faces.settings import FacesSettings
@@ -130,3 +131,7 @@ def evaluation(cfg: Mapping[str, Any]) -> EvaluationSettings:
         boundaries=tuple(g["min"] for g in groups[1:]),
         device=cfg["models"]["device"],
     )
+
+
+def calibration(cfg: Mapping[str, Any]) -> CalibrationSettings:
+    return _build(CalibrationSettings, cfg["calibration"], seed=cfg["seed"])

@@ -1,0 +1,122 @@
+"""The calibration study: simulated outcomes follow their true curves, and coverage and
+verdict rates are counted as stated."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from devfer.ages.groups import parse_groups
+from devfer.calibration.outcomes import Design, scenario, simulate_study, true_group_accuracy
+from devfer.calibration.settings import SCENARIOS, CalibrationSettings
+from devfer.calibration.stage import run_scenario, summarise
+from devfer.config import settings as S
+from devfer.config import validate_config
+from devfer.evaluate.metrics import cross_group, reference_mix
+
+ROOT = Path(__file__).resolve().parents[1]
+GROUPS = parse_groups(
+    [
+        {"name": "child", "min": 0, "max": 18},
+        {"name": "adult", "min": 18, "max": None},
+    ]
+)
+
+
+def test_the_truths_are_what_the_scenarios_say() -> None:
+    s = CalibrationSettings()
+    t = scenario("transition", s)
+    assert t.adult(np.array([9.0]))[0] == pytest.approx(0.5)  # halfway between 0.25 and 0.75
+    assert t.infant(np.array([9.0]))[0] == pytest.approx(0.5) and t.crossover == 9.0
+    linear = scenario("linear", s)
+    cross = linear.crossover  # logit 0.2 - 0.03 a = -1 + 0.04 a  =>  a = 1.2 / 0.07
+    assert linear.infant(np.array([cross]))[0] == pytest.approx(linear.adult(np.array([cross]))[0])
+    peak = scenario("rise_fall", s)
+    ages = np.linspace(0, 70, 7001)
+    assert ages[np.argmax(peak.adult(ages))] == pytest.approx(12.0)
+    with pytest.raises(ValueError, match="flat, linear, transition, rise_fall"):
+        scenario("sideways", s)
+    assert set(SCENARIOS) == {"flat", "linear", "transition", "rise_fall"}
+
+
+def test_simulated_accuracy_matches_the_true_group_accuracy() -> None:
+    # No training noise, many subjects: observed group accuracy within 3 binomial SEs.
+    s = CalibrationSettings(seed_shift_sd=0.0, seed_level_sd=0.0, subjects=4000)
+    truth = scenario("transition", s)
+    rng = np.random.default_rng(1)
+    design = Design.default(s, rng)
+    preds = simulate_study(truth, design, GROUPS, s, rng)
+    acc = true_group_accuracy(truth, design, GROUPS, s, rng, draws=1)
+    observed = preds.groupby(["model", "age_group"])["correct"].agg(["mean", "size"])
+    for r in acc.itertuples():
+        mean, n = observed.loc[(r.model, r.age_group)]
+        assert abs(mean - r.truth) < 3 * math.sqrt(r.truth * (1 - r.truth) / n) * 1.6
+    # Labels and predictions agree exactly where the outcome is correct.
+    assert ((preds["label"] == preds["pred"]) == preds["correct"]).all()
+    assert preds.groupby("model")["image_id"].nunique().nunique() == 1  # the same faces
+
+
+def test_a_study_design_is_copied_and_resampled() -> None:
+    preds = pd.DataFrame(
+        {
+            "image_id": ["a", "b", "c", "a"],
+            "subject_id": ["s1", "s1", None, "s1"],
+            "age": [3.0, 3.0, 40.0, 3.0],
+        }
+    )
+    design = Design.of_study(preds)
+    assert sorted(zip(design.ages, design.images, strict=True)) == [(3.0, 2), (40.0, 1)]
+    again = design.resample(np.random.default_rng(0))
+    assert len(again.ages) == 2 and set(again.ages) <= {3.0, 40.0}
+
+
+def test_summary_counts_coverage_and_verdicts_by_hand() -> None:
+    rows = [
+        {"scenario": "x", "study": k, "kind": "interval", "quantity": "q", "estimate": 1.0,
+         "ci_low": lo, "ci_high": hi, "truth": 1.0}
+        for k, (lo, hi) in enumerate([(0.5, 1.5), (1.2, 2.0), (0.0, 3.0), (np.nan, np.nan)])
+    ] + [
+        {"scenario": "x", "study": k, "kind": "verdict", "quantity": "v", "estimate": float(v),
+         "truth": 0.0}
+        for k, v in enumerate([1, 0, 0, 0])
+    ]  # fmt: skip
+    out = summarise(pd.DataFrame(rows)).set_index("quantity")
+    # Three intervals exist; two of them hold the truth.
+    assert out.loc["q", "value"] == pytest.approx(2 / 3)
+    assert out.loc["q", "share_with_interval"] == pytest.approx(0.75)
+    assert out.loc["q", "width"] == pytest.approx((1.0 + 0.8 + 3.0) / 3)
+    assert out.loc["q", "mc_se"] == pytest.approx(math.sqrt(2 / 3 * 1 / 3 / 3))
+    assert out.loc["v", "measure"] == "false-positive rate"
+    assert out.loc["v", "value"] == pytest.approx(0.25)
+
+
+@pytest.mark.slow
+def test_one_study_runs_the_study_analysis(tmp_path: Path) -> None:
+    cfg = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+    settings = replace(S.calibration(cfg), n_studies=1, n_boot=20, subjects=200)
+    out = tmp_path / "transition.parquet"
+    run_scenario(
+        settings=settings,
+        name="transition",
+        groups=S.age_groups(cfg),
+        evaluation=S.evaluation(cfg),
+        out=str(out),
+    )
+    table = pd.read_parquet(out)
+    quantities = set(table["quantity"])
+    assert {"crossover", "midpoint, adult model", "image-level verdict, infant model"} <= quantities
+    assert (table.loc[table["quantity"] == "crossover", "truth"] == 9.0).all()
+
+
+def test_cross_group_runs_on_simulated_outcomes() -> None:
+    s = CalibrationSettings(subjects=100)
+    rng = np.random.default_rng(0)
+    preds = simulate_study(scenario("flat", s), Design.default(s, rng), GROUPS, s, rng)
+    table, _ = cross_group(preds, ["child", "adult"], reference_mix(preds, "pooled"), 50, 0)
+    assert set(table["model"]) == {"infant", "adult"} and (table["n"] > 0).all()
