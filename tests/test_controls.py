@@ -156,3 +156,52 @@ def test_a_control_of_an_image_not_in_the_answer_key_is_refused(tmp_path: Path) 
             image_ids=["sim/missing.jpg"],
             out_dir=tmp_path / "control",
         )
+
+
+def test_only_faces_no_model_trains_on_are_drawn_again(tmp_path: Path) -> None:
+    from devfer.layout import DatasetFiles, TrainingData
+    from devfer.simulate.stage import simulate_control
+
+    settings = SimulationSettings(image_size=48)
+    root, key = _simulate(tmp_path, settings)
+    manifest = _manifest(key, root)
+    # Subject 0 trains, subject 1 validates, subjects 2 and 3 are test subjects; one test
+    # image has no label and one has no face: 8 images, 4 per split pair, 2 left to draw.
+    subjects = sorted(manifest["subject_id"].unique())
+    split = {subjects[0]: "train", subjects[1]: "val", subjects[2]: "test", subjects[3]: "test"}
+    manifest["split"] = manifest["subject_id"].map(split)
+    manifest["label"] = "happy"
+    test_ids = manifest.loc[manifest["split"] == "test", "image_id"].tolist()
+    manifest.loc[manifest["image_id"] == test_ids[0], "label"] = None
+    faces = pd.DataFrame(
+        {
+            "image_id": manifest["image_id"],
+            "status": ["no_face" if i == test_ids[1] else "ok" for i in manifest["image_id"]],
+            "align_method": "landmarks",
+            "crop_index": range(len(manifest)),
+        }
+    )
+    files = DatasetFiles(
+        faces=str(tmp_path / "faces.parquet"),
+        manifest=str(tmp_path / "manifest.parquet"),
+        store=str(tmp_path / "faces.npy"),
+    )
+    faces.to_parquet(files.faces)
+    manifest.to_parquet(files.manifest)
+    np.save(files.store, np.zeros((len(faces), 8, 8, 3), np.uint8))
+    key.to_parquet(tmp_path / "key.parquet")
+    out = tmp_path / "control" / "manifest.parquet"
+    simulate_control(
+        name="sim",
+        control="shape_off",
+        settings=settings,
+        seed=5,
+        answer_key=str(tmp_path / "key.parquet"),
+        faces=files,
+        training=[TrainingData(files)],
+        out_dir=tmp_path / "control" / "images",
+        out_manifest=out,
+    )
+    drawn = pd.read_parquet(out)
+    assert sorted(drawn["image_id"]) == sorted(test_ids[2:])
+    assert all(Path(p).exists() for p in drawn["path"])

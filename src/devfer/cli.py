@@ -255,18 +255,26 @@ def _controlled(cfg: dict[str, Any]) -> list[str]:
 
 
 def cmd_control(args: argparse.Namespace) -> None:
+    from devfer.layout import TrainingData
     from devfer.simulate.stage import simulate_control
 
     cfg = _config(args)
     files = control_files(args.dataset, args.control, args.results)
+    training = []
+    for model in S.models(cfg):
+        block = S.train_model(cfg, model).model
+        ages = _r(args, "ages", f"{block.dataset}.parquet") if block.age_groups else None
+        training.append(
+            TrainingData(DatasetFiles.of(block.dataset, args.results), ages, block.age_groups)
+        )
     simulate_control(
         name=args.dataset,
         control=args.control,
         settings=S.simulation(cfg),
         seed=cfg["seed"],
         answer_key=_r(args, "simulation", f"{args.dataset}.parquet"),
-        manifest=_r(args, "manifests", f"{args.dataset}.parquet"),
-        predictions=_predictions(args, cfg),
+        faces=DatasetFiles.of(args.dataset, args.results),
+        training=training,
         out_dir=str(Path(files.manifest).parent / "images"),
         out_manifest=files.manifest,
     )
@@ -522,7 +530,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "control", cmd_control, text)
     p.add_argument("--dataset", required=True, help="a simulated evaluation dataset")
     p.add_argument("--control", required=True, choices=list(CONTROLS))
-    p.add_argument("--predictions", nargs="+", help="default: every model's predictions")
 
     p = _command(sub, "evaluate", cmd_evaluate, "metrics per model x age group (rule evaluate)")
     p.add_argument("--predictions", nargs="+", help="default: every model's predictions")

@@ -94,3 +94,37 @@ def control_inputs(datasets: Sequence[str], control: str) -> dict[str, str]:
         out.update({f"{name}__{k}": v for k, v in files.items()})
         out[f"{name}__ages"] = ages_file(name)
     return out
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What a model trains on, as data: its dataset's faces, and the ages that pick its age
+    groups when it trains on some only. Enough to know which faces it never saw."""
+
+    files: DatasetFiles
+    ages: str | None = None
+    age_groups: tuple[str, ...] | None = None
+
+
+def training_inputs(models: Mapping[str, tuple[str, Sequence[str] | None]]) -> dict[str, str]:
+    """Named inputs `{model}__{file}` for each model's (dataset, age_groups)."""
+    out: dict[str, str] = {}
+    for model, (dataset, age_groups) in models.items():
+        out.update(dataset_inputs(dataset, prefix=f"{model}__"))
+        if age_groups:
+            out[f"{model}__ages"] = ages_file(dataset)
+    return out
+
+
+def training_data(
+    inputs: Mapping[str, str], models: Mapping[str, tuple[str, Sequence[str] | None]]
+) -> list[TrainingData]:
+    """Each model's `TrainingData` back from a rule's named inputs (`training_inputs`)."""
+    return [
+        TrainingData(
+            files=DatasetFiles.from_input(inputs, prefix=f"{model}__"),
+            ages=inputs.get(f"{model}__ages"),
+            age_groups=tuple(age_groups) if age_groups else None,
+        )
+        for model, (_, age_groups) in models.items()
+    ]

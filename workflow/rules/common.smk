@@ -15,6 +15,7 @@ from devfer.layout import (
     control_predictions,
     dataset_inputs,
     evaluation_inputs,
+    training_inputs,
 )
 
 # Validate before any job runs: a typo or a missing dataset folder stops here, with the
@@ -39,6 +40,11 @@ EVALUATION_DATASETS = S.evaluation_datasets(config) if MODELS else []
 # Paired control renderings of the simulated evaluation faces (face shape vs expression).
 CONTROLS = list(config.get("simulation", {}).get("controls", [])) if MODELS else []
 CONTROLLED = [d for d in EVALUATION_DATASETS if d in SIMULATED] if CONTROLS else []
+# Each model's training data, as data: (dataset, age groups); never how it is trained.
+TRAINING = {
+    m: [b.dataset, list(b.age_groups or [])]
+    for m, b in ((m, S.train_model(config, m).model) for m in MODELS)
+}
 
 
 wildcard_constraints:
@@ -106,6 +112,16 @@ def evaluation_files(wildcards):
         "results/models/{model}/seed{seed}/model.pt", model=wildcards.model, seed=SEEDS
     )
     return {"models": models, **evaluation_inputs(EVALUATION_DATASETS)}
+
+
+def control_design_inputs(wildcards):
+    """The faces to render under a control: the dataset's aligned faces, and what each model
+    trains on (so only faces no model saw are drawn again)."""
+    return {
+        "answer_key": f"results/simulation/{wildcards.sim}.parquet",
+        **dataset_inputs(wildcards.sim),
+        **training_inputs(TRAINING),
+    }
 
 
 def control_evaluation_files(wildcards):

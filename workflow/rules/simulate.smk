@@ -42,9 +42,7 @@ rule simulate_truth:
 
 rule simulate_control:
     input:
-        answer_key="results/simulation/{sim}.parquet",
-        manifest="results/manifests/{sim}.parquet",
-        predictions=expand("results/predictions/{model}.parquet", model=MODELS),
+        unpack(control_design_inputs),
     output:
         images=directory("results/controls/{sim}/{control}/images"),
         manifest="results/controls/{sim}/{control}/manifest.parquet",
@@ -55,5 +53,6 @@ rule simulate_control:
     params:
         simulation=to_params(S.simulation(config)) if SIMULATED else None,
         seed=config["seed"],
+        training=TRAINING,
     script:
         "../scripts/simulate_control.py"

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from devfer.evaluate.metrics import common_images
+from devfer.data import load_faces
+from devfer.evaluate.predictions import eligibility
+from devfer.layout import DatasetFiles, TrainingData
 from devfer.provenance import write_table
 from devfer.simulate.controls import render_controls
 from devfer.simulate.datasets import simulate_dataset
 from devfer.simulate.settings import SimulatedDataset, SimulationSettings
 from devfer.simulate.truth import truth_curve
+from devfer.train.stage import used_images
 
 log = logging.getLogger(__name__)
 
@@ -63,23 +66,27 @@ def simulate_control(
     settings: SimulationSettings,
     seed: int,
     answer_key: str,
-    manifest: str,
-    predictions: Sequence[str],
+    faces: DatasetFiles,
+    training: Sequence[TrainingData],
     out_dir: str | Path,
     out_manifest: str | Path,
 ) -> None:
-    """Paired control renderings of `name`'s evaluation faces (those every model is scored
-    on), and their manifest; see `devfer.simulate.controls`."""
-    scored = common_images(pd.concat([pd.read_parquet(p) for p in predictions]))
-    ids = scored.loc[scored["dataset"] == name, "image_id"].unique()
+    """Paired control renderings of `name`'s evaluation faces (those no model trains or
+    validates on: the faces every model is scored on), and their manifest; see
+    `devfer.simulate.controls`. Which faces those are follows from the data alone, so a
+    change in how one model is trained redraws nothing."""
+    rows, _ = load_faces(faces.faces, faces.manifest, faces.store)
+    rows = rows[rows["label"].notna()]
+    for data in training:
+        rows = rows[eligibility(rows, used_images(data.files, data.ages, data.age_groups))]
     table = render_controls(
         name=name,
         control=control,
         settings=settings,
         seed=seed,
         answer_key=pd.read_parquet(answer_key),
-        manifest=pd.read_parquet(manifest),
-        image_ids=ids,
+        manifest=pd.read_parquet(faces.manifest),
+        image_ids=rows["image_id"].unique(),
         out_dir=out_dir,
     )
     write_table(table, out_manifest, "simulate", {"seed": seed, "simulation": settings})

@@ -24,10 +24,11 @@ from devfer.train.settings import GridPoint, ModelSettings, TrainModelSettings
 log = logging.getLogger(__name__)
 
 
-def expression_sets(
-    rows: pd.DataFrame, store: Any, ages: str | None, age_groups: Sequence[str] | None
-) -> dict[str, tuple[FaceBatches, pd.DataFrame]]:
-    """Train/val/test faces with an expression label, optionally only in some age groups."""
+def training_rows(
+    rows: pd.DataFrame, ages: str | None, age_groups: Sequence[str] | None
+) -> pd.DataFrame:
+    """A model's faces (every split): those with an expression label, optionally only in
+    some age groups. Decided by the data alone, never by how the model is trained."""
     rows = rows[rows["label"].notna()]
     if age_groups:
         if ages is None:
@@ -35,6 +36,24 @@ def expression_sets(
         known = pd.read_parquet(ages, columns=["image_id", "age_group"])
         rows = rows.merge(known, on="image_id", how="inner")
         rows = rows[rows["age_group"].isin(list(age_groups))]
+    return rows
+
+
+def used_images(
+    files: DatasetFiles, ages: str | None, age_groups: Sequence[str] | None
+) -> list[str]:
+    """The images a model trains and validates on (the same for every seed and grid point):
+    what `evaluate.predictions.eligibility` holds out, known before any training."""
+    rows, _ = load_faces(files.faces, files.manifest, files.store)
+    rows = training_rows(rows, ages, age_groups)
+    return rows.loc[rows["split"].isin(["train", "val"]), "image_id"].tolist()
+
+
+def expression_sets(
+    rows: pd.DataFrame, store: Any, ages: str | None, age_groups: Sequence[str] | None
+) -> dict[str, tuple[FaceBatches, pd.DataFrame]]:
+    """Train/val/test faces with an expression label, optionally only in some age groups."""
+    rows = training_rows(rows, ages, age_groups)
     index = {c: i for i, c in enumerate(CLASSES)}
     out = {}
     for split in SPLITS:
