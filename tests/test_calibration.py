@@ -120,3 +120,51 @@ def test_cross_group_runs_on_simulated_outcomes() -> None:
     preds = simulate_study(scenario("flat", s), Design.default(s, rng), GROUPS, s, rng)
     table, _ = cross_group(preds, ["child", "adult"], reference_mix(preds, "pooled"), 50, 0)
     assert set(table["model"]) == {"infant", "adult"} and (table["n"] > 0).all()
+
+
+def test_a_power_design_puts_the_subjects_in_every_group() -> None:
+    from devfer.calibration.power import group_design
+
+    design = group_design(GROUPS, 7, 3, np.random.default_rng(0))
+    assert len(design.ages) == 14 and (design.images == 3).all()
+    assert ((design.ages[:7] >= 0) & (design.ages[:7] < 18)).all()
+    assert ((design.ages[7:] >= 18) & (design.ages[7:] < 70)).all()  # open group: up to 70 y
+
+
+def test_power_summary_by_hand() -> None:
+    from devfer.calibration.power import smallest_meeting, summarise_power
+
+    studies = pd.DataFrame(
+        {
+            "subjects_per_group": [10, 10, 10, 10, 40, 40],
+            "images_per_subject": 3,
+            "nonlinear_image_adult": [1.0, 0.0, 1.0, 1.0, 1.0, 1.0],
+            "midpoint_adult": [3.0, np.nan, 2.5, 1.0, 1.0, 1.5],
+            "crossover": [3.0, 2.0, 2.5, 1.0, 1.0, 1.5],
+        }
+    )
+    summary = summarise_power(studies, target_width=2.0).set_index("subjects_per_group")
+    assert summary.loc[10, "nonlinear_image_adult"] == 0.75
+    assert summary.loc[10, "nonlinear_image_adult_mc_se"] == pytest.approx(
+        math.sqrt(0.75 * 0.25 / 4)
+    )
+    assert summary.loc[10, "midpoint_adult_bounded"] == 0.75
+    assert summary.loc[10, "crossover_width"] == 2.25  # median of 3, 2, 2.5, 1
+    assert not summary.loc[10, "crossover_meets_target"]
+    assert summary.loc[40, "crossover_meets_target"] and summary.loc[40, "images_per_group"] == 120
+    assert smallest_meeting(summary.reset_index()) == 120
+
+
+def test_power_command_runs_the_study_analysis(tmp_path: Path) -> None:
+    from devfer.cli import main
+
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["calibration"] = {"n_boot": 20}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    args = ["power", "--config", str(tmp_path / "config.yaml"), "--results", str(tmp_path),
+            "--scenario", "flat", "--subjects", "15", "--studies", "2"]  # fmt: skip
+    assert main(args) == 0
+    summary = pd.read_parquet(tmp_path / "power" / "flat.parquet")
+    assert summary["images_per_group"].tolist() == [45] and summary["studies"].tolist() == [2]
+    assert {"nonlinear_image_adult", "nonlinear_group_infant", "crossover_width"} <= set(summary)
+    assert len(pd.read_parquet(tmp_path / "power" / "flat_studies.parquet")) == 2

@@ -23,7 +23,7 @@ STAGE_COMMANDS = {
 
 def test_every_stage_has_a_command() -> None:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert STAGE_COMMANDS | {"check-config", "stats"} == set(sub.choices)
+    assert STAGE_COMMANDS | {"check-config", "stats", "power"} == set(sub.choices)
 
 
 def test_help_runs_for_every_command() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from devfer.ages.groups import parse_groups
+from devfer.ages.groups import AgeGroup, parse_groups
 from devfer.ages.settings import GroupSpec
 from devfer.calibration.outcomes import (
     Design,
@@ -85,6 +85,31 @@ def score_study(
     return rows
 
 
+def analyse_study(
+    preds: pd.DataFrame,
+    age_groups: Sequence[AgeGroup],
+    evaluation: EvaluationSettings,
+    n_boot: int,
+    seed: int,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The study's own evaluation and analysis of one simulated prediction table:
+    (the stats stage's tables, the cross-group table)."""
+    names = [g.name for g in age_groups]
+    mix = reference_mix(preds, evaluation.reference_mix)
+    cross, _ = cross_group(preds, names, mix, n_boot, seed)
+    result = analyse(
+        preds,
+        cross,
+        list(evaluation.boundaries),
+        None,
+        evaluation.boundary_margin,
+        n_boot,
+        seed,
+        evaluation.spline_df,
+    )
+    return result, cross
+
+
 def run_scenario(
     *,
     settings: CalibrationSettings,
@@ -117,19 +142,7 @@ def run_scenario(
         study_rng = np.random.default_rng([settings.seed, SCENARIOS.index(name), study])
         design = base.resample(study_rng) if base else Design.default(settings, study_rng)
         preds = simulate_study(truth, design, age_groups, settings, study_rng)
-        names = [g.name for g in age_groups]
-        mix = reference_mix(preds, evaluation.reference_mix)
-        cross, _ = cross_group(preds, names, mix, settings.n_boot, study)
-        result = analyse(
-            preds,
-            cross,
-            list(evaluation.boundaries),
-            None,
-            evaluation.boundary_margin,
-            settings.n_boot,
-            study,
-            evaluation.spline_df,
-        )
+        result, cross = analyse_study(preds, age_groups, evaluation, settings.n_boot, study)
         for row in score_study(truth, result, cross, acc):
             rows.append({"scenario": name, "study": study, **row})
     table = pd.DataFrame(rows)
