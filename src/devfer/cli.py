@@ -255,18 +255,12 @@ def _controlled(cfg: dict[str, Any]) -> list[str]:
 
 
 def cmd_control(args: argparse.Namespace) -> None:
-    from devfer.layout import TrainingData
+    from devfer.layout import training_data, training_inputs
     from devfer.simulate.stage import simulate_control
 
     cfg = _config(args)
     files = control_files(args.dataset, args.control, args.results)
-    training = []
-    for model in S.models(cfg):
-        block = S.train_model(cfg, model).model
-        ages = _r(args, "ages", f"{block.dataset}.parquet") if block.age_groups else None
-        training.append(
-            TrainingData(DatasetFiles.of(block.dataset, args.results), ages, block.age_groups)
-        )
+    models = S.training_datasets(cfg)
     simulate_control(
         name=args.dataset,
         control=args.control,
@@ -274,7 +268,7 @@ def cmd_control(args: argparse.Namespace) -> None:
         seed=cfg["seed"],
         answer_key=_r(args, "simulation", f"{args.dataset}.parquet"),
         faces=DatasetFiles.of(args.dataset, args.results),
-        training=training,
+        training=training_data(training_inputs(models, args.results), models),
         out_dir=str(Path(files.manifest).parent / "images"),
         out_manifest=files.manifest,
     )

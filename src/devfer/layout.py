@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,9 @@ def ages_file(name: str, results: str | Path = "results") -> str:
     return str(Path(results) / "ages" / f"{name}.parquet")
 
 
-def dataset_inputs(name: str, prefix: str = "") -> dict[str, str]:
+def dataset_inputs(name: str, prefix: str = "", results: str | Path = "results") -> dict[str, str]:
     """A rule's named inputs for one dataset's aligned faces."""
-    return {f"{prefix}{k}": v for k, v in asdict(DatasetFiles.of(name)).items()}
+    return {f"{prefix}{k}": v for k, v in asdict(DatasetFiles.of(name, results)).items()}
 
 
 @dataclass(frozen=True)
@@ -106,18 +107,21 @@ class TrainingData:
     age_groups: tuple[str, ...] | None = None
 
 
-def training_inputs(models: Mapping[str, tuple[str, Sequence[str] | None]]) -> dict[str, str]:
-    """Named inputs `{model}__{file}` for each model's (dataset, age_groups)."""
+def training_inputs(
+    models: Mapping[str, Sequence[Any]], results: str | Path = "results"
+) -> dict[str, str]:
+    """Named inputs `{model}__{file}` for each model's [dataset, age_groups]
+    (`config.settings.training_datasets`)."""
     out: dict[str, str] = {}
     for model, (dataset, age_groups) in models.items():
-        out.update(dataset_inputs(dataset, prefix=f"{model}__"))
+        out.update(dataset_inputs(dataset, prefix=f"{model}__", results=results))
         if age_groups:
-            out[f"{model}__ages"] = ages_file(dataset)
+            out[f"{model}__ages"] = ages_file(dataset, results)
     return out
 
 
 def training_data(
-    inputs: Mapping[str, str], models: Mapping[str, tuple[str, Sequence[str] | None]]
+    inputs: Mapping[str, str], models: Mapping[str, Sequence[Any]]
 ) -> list[TrainingData]:
     """Each model's `TrainingData` back from a rule's named inputs (`training_inputs`)."""
     return [

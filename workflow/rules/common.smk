@@ -40,11 +40,8 @@ EVALUATION_DATASETS = S.evaluation_datasets(config) if MODELS else []
 # Paired control renderings of the simulated evaluation faces (face shape vs expression).
 CONTROLS = list(config.get("simulation", {}).get("controls", [])) if MODELS else []
 CONTROLLED = [d for d in EVALUATION_DATASETS if d in SIMULATED] if CONTROLS else []
-# Each model's training data, as data: (dataset, age groups); never how it is trained.
-TRAINING = {
-    m: [b.dataset, list(b.age_groups or [])]
-    for m, b in ((m, S.train_model(config, m).model) for m in MODELS)
-}
+# Each model's training data, as data: [dataset, age groups]; never how it is trained.
+TRAINING = S.training_datasets(config)
 
 
 wildcard_constraints:

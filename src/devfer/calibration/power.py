@@ -12,7 +12,6 @@ study's do: read widths as what a study will report, not as its true uncertainty
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,8 +25,6 @@ from devfer.calibration.stage import analyse_study
 from devfer.evaluate.settings import EvaluationSettings
 from devfer.progress import bar
 from devfer.stats.analysis import CROSSOVER
-
-log = logging.getLogger(__name__)
 
 #: Ages of the open-ended oldest group are drawn up to this age (years).
 OLDEST = 70.0

@@ -112,6 +112,13 @@ def models(cfg: Mapping[str, Any]) -> list[str]:
     return [m for m in MODEL_NAMES if m in cfg.get("models", {})]
 
 
+def training_datasets(cfg: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Each model's training data, as data: [dataset, age groups]; never how it is trained
+    (so what depends on it is not redone when a learning rate changes)."""
+    blocks = {m: model(cfg, m) for m in models(cfg)}
+    return {m: [b.dataset, list(b.age_groups or [])] for m, b in blocks.items()}
+
+
 def evaluation_datasets(cfg: Mapping[str, Any]) -> list[str]:
     """Datasets feeding the age groups: configured, or those the models train on."""
     listed = cfg["evaluation"].get("datasets")
