@@ -1,22 +1,22 @@
-"""The `devfer` command: every workflow stage, outside Snakemake.
-
-Each subcommand reads the study config (`--config`, validated first), builds the same typed
-settings the Snakemake rules pass, and calls the same function as the rule's script. File
-arguments default to the workflow's own layout under `--results` (default `results`), so
-`devfer train --config config/config.yaml --model adult` trains what `snakemake` would.
-"""
+"""`devfer` commands for the workflow's stages: each calls the function its rule's script
+calls, with the same typed settings."""
 
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from devfer import config as cfgmod
-from devfer.calibration.settings import SCENARIOS
+from devfer.cli.common import (
+    UsageError,
+    _command,
+    _config,
+    _dataset_files,
+    _face_inputs,
+    _r,
+    _threads,
+)
 from devfer.config import settings as S
 from devfer.layout import (
     DatasetFiles,
@@ -26,29 +26,6 @@ from devfer.layout import (
     control_predictions,
 )
 from devfer.simulate.settings import CONTROLS
-
-
-class UsageError(RuntimeError):
-    """A command-line mistake; the message says what to give instead."""
-
-
-def _config(args: argparse.Namespace) -> dict[str, Any]:
-    return cfgmod.load_config(args.config)
-
-
-def _r(args: argparse.Namespace, *parts: str) -> str:
-    """A path in the workflow's results layout."""
-    return str(Path(args.results, *parts))
-
-
-def _dataset_files(args: argparse.Namespace, name: str) -> DatasetFiles:
-    """The workflow's files for a dataset, each replaced where given on the command line."""
-    layout = DatasetFiles.of(name, args.results)
-    return DatasetFiles(
-        faces=args.faces or layout.faces,
-        manifest=args.manifest or layout.manifest,
-        store=args.store or layout.store,
-    )
 
 
 def cmd_check_config(args: argparse.Namespace) -> None:
@@ -336,76 +313,6 @@ def cmd_histories(args: argparse.Namespace) -> None:
     gather_histories(histories=histories, out=_r(args, "models", "histories.parquet"))
 
 
-def cmd_calibrate(args: argparse.Namespace) -> None:
-    from devfer.calibration.stage import run_scenario
-
-    cfg = _config(args)
-    own = [_r(args, "predictions", f"{m}.parquet") for m in S.models(cfg)]
-    for name in args.scenario or cfg["calibration"]["scenarios"]:
-        run_scenario(
-            settings=S.calibration(cfg),
-            name=name,
-            groups=S.age_groups(cfg),
-            evaluation=S.evaluation(cfg),
-            predictions=own if own and all(Path(p).is_file() for p in own) else [],
-            out=_r(args, "calibration", "studies", f"{name}.parquet"),
-            threads=args.threads,
-        )
-
-
-def cmd_power(args: argparse.Namespace) -> None:
-    import dataclasses
-
-    from devfer.ages.groups import parse_groups
-    from devfer.calibration.power import power_table, smallest_meeting
-    from devfer.figures.tables import to_markdown
-    from devfer.provenance import write_table
-    from devfer.runlog import set_threads
-
-    cfg = _config(args)
-    set_threads(args.threads)
-    settings = S.calibration(cfg)
-    if args.studies:
-        settings = dataclasses.replace(settings, n_studies=args.studies)
-    studies, summary = power_table(
-        scenario_name=args.scenario,
-        sizes=args.subjects,
-        images_per_subject=args.images_per_subject,
-        settings=settings,
-        groups=parse_groups(cfg["ages"]["groups"]),
-        evaluation=S.evaluation(cfg),
-        target_width=args.target_width,
-    )
-    out = Path(args.out or _r(args, "power", f"{args.scenario}.parquet"))
-    write_table(summary, out, "power", {"settings": settings, "target_width": args.target_width})
-    write_table(studies, out.with_name(f"{out.stem}_studies.parquet"), "power", settings)
-    shown = [c for c in summary if not c.endswith(("_mc_se", "_meets_target", "scenario"))]
-    print(to_markdown(summary[shown].round(3)))  # the full table, MC errors too, is written
-    best = smallest_meeting(summary)
-    target = f"a crossover interval of at most {args.target_width:g} y in every study"
-    if best is None:
-        print(f"\nNone of the sizes tried gave {target}: try more subjects per group.")
-    else:
-        print(f"\nFewest images per group for {target}: {best}.")
-    print(f"Written: {out}")
-
-
-def cmd_calibration(args: argparse.Namespace) -> None:
-    from devfer.calibration.stage import summarise_studies
-
-    cfg = _config(args)
-    summarise_studies(
-        studies=[
-            _r(args, "calibration", "studies", f"{n}.parquet")
-            for n in cfg["calibration"]["scenarios"]
-        ],
-        out=_r(args, "calibration", "summary.parquet"),
-        figure=_r(args, "figures", "calibration"),
-        table_md=_r(args, "tables", "calibration.md"),
-        table_tex=_r(args, "tables", "calibration.tex"),
-    )
-
-
 def cmd_figures(args: argparse.Namespace) -> None:
     from devfer.figures.stage import make_figures
 
@@ -457,31 +364,8 @@ def cmd_stats(args: argparse.Namespace) -> None:
         )
 
 
-def _command(
-    sub: Any, name: str, func: Callable[[argparse.Namespace], None], text: str, config: bool = True
-) -> argparse.ArgumentParser:
-    p = sub.add_parser(name, help=text, description=text)
-    if config:
-        p.add_argument("--config", required=True, help="study config YAML (validated first)")
-        p.add_argument("--results", default="results", help="results folder (default: results)")
-    p.set_defaults(func=func)
-    return p
-
-
-def _threads(p: argparse.ArgumentParser, default: int = 1) -> None:
-    p.add_argument("--threads", type=int, default=default, help="torch threads")
-
-
-def _face_inputs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--faces", help="faces table (default: the results layout)")
-    p.add_argument("--manifest", help="manifest table (default: the results layout)")
-    p.add_argument("--store", help="crop store .npy (default: the results layout)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="devfer", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def add_stage_commands(sub: Any) -> None:
+    """One subcommand per stage, named after its rule; and `stats` for a published table."""
 
     p = _command(sub, "check-config", cmd_check_config, "validate a study config", False)
     p.add_argument("config_file")
@@ -573,50 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     _command(sub, "histories", cmd_histories, "every training history (rule train_histories)")
     _command(sub, "figures", cmd_figures, "figures and tables (rule figures)")
 
-    text = "simulated studies of the analysis itself (rule calibration_scenario)"
-    p = _command(sub, "calibrate", cmd_calibrate, text)
-    p.add_argument("--scenario", nargs="+", choices=list(SCENARIOS), help="default: the config's")
-    _threads(p)
-    text = "coverage, false-positive rate and power (rule calibration)"
-    _command(sub, "calibration", cmd_calibration, text)
-
-    text = "power and interval width by study size, for planning a study"
-    p = _command(sub, "power", cmd_power, text)
-    p.add_argument("--scenario", default="transition", choices=list(SCENARIOS))
-    p.add_argument(
-        "--subjects", nargs="+", type=int, default=[20, 50, 100],
-        help="subjects per age group to try (default: 20 50 100)",
-    )  # fmt: skip
-    p.add_argument("--images-per-subject", type=int, default=3)
-    p.add_argument("--studies", type=int, help="studies per size (default: calibration.n_studies)")
-    p.add_argument("--target-width", type=float, default=2.0, help="years (2: +-1 y)")
-    _threads(p)
-    p.add_argument("--out", help="default: results/power/{scenario}.parquet")
-
     text = "fit linear vs nonlinear trends to a published accuracy table"
     p = _command(sub, "stats", cmd_stats, text, False)
     p.add_argument("--table", required=True, help="CSV/Parquet: model, age_group, accuracy[, n]")
     p.add_argument("--out", required=True, help="Parquet file for the fits")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    from devfer.runlog import user_errors
-
-    try:
-        args.func(args)
-    except (*user_errors(), UsageError) as exc:
-        # Expected user errors: the message says what to fix; a traceback would bury it.
-        print(f"devfer {args.command}: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from devfer.cli import main
+
+sys.exit(main())
