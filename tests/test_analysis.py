@@ -21,6 +21,7 @@ from devfer.stats.analysis import (
     paired_images,
 )
 from devfer.stats.credibility import NO_CONTROLS
+from devfer.stats.seeds import interval_scope, seed_interval
 
 # The embedded study's inner group boundaries (infant | younger_child | older_child |
 # teenager | adult) and ages on a 0.1-year grid that never lies on a boundary +/- margin.
@@ -56,6 +57,10 @@ TRANSITION_COLUMNS = [
     "note",
     "curve",
     "credible",
+    "estimate_seed_sd",
+    "breakpoint_seed_sd",
+    "peak_age_seed_sd",
+    "n_seeds",
     "interval_scope",
 ]
 SENSITIVITY_COLUMNS = [
@@ -414,8 +419,16 @@ def test_breakpoint_interval_is_the_subject_bootstrap(
         images=images["image_id"],
     )
     assert "bootstrap" in row["breakpoint_method"] and "clusters" in row["breakpoint_method"]
-    assert (row["breakpoint_ci_low"], row["breakpoint_ci_high"]) == (seg["ci_low"], seg["ci_high"])
     assert (seg["ci_low"], seg["ci_high"]) != (seg["profile_ci_low"], seg["profile_ci_high"])
+    # Two seeds: the subject bootstrap's interval widened by the two seeds' own breakpoints.
+    per_seed = []
+    for s in SEEDS:
+        one = images[images["seed"] == s]
+        per_seed.append(segmented_logistic(one["age"], one["correct"], one["cluster"])["estimate"])
+    expected = seed_interval(seg["estimate"], seg["ci_low"], seg["ci_high"], per_seed)
+    assert (row["breakpoint_ci_low"], row["breakpoint_ci_high"]) == expected[:2]
+    assert row["breakpoint_seed_sd"] == pytest.approx(np.std(per_seed, ddof=1))
+    assert row["breakpoint_ci_low"] <= seg["ci_low"] and seg["ci_high"] <= row["breakpoint_ci_high"]
 
 
 def test_identical_seeds_give_the_one_seed_tables() -> None:
@@ -427,8 +440,15 @@ def test_identical_seeds_give_the_one_seed_tables() -> None:
     single, stacked = run(one), run(three)
     # Only the statement of what the intervals cover counts the seeds.
     scope = stacked["transition"].pop("interval_scope")
-    assert set(scope) == {"test faces only, training variance not included (3 trained seeds)"}
+    assert set(scope) == {interval_scope(3)}
+    assert set(stacked["transition"].pop("n_seeds")) == {3}
     single["transition"].pop("interval_scope")
+    single["transition"].pop("n_seeds")
+    # Identical seeds: no spread between them, so the intervals are the one-seed ones.
+    sds = [c for c in stacked["transition"] if c.endswith("_seed_sd")]
+    assert (stacked["transition"][sds].fillna(0) == 0).all().all()
+    for table in (single, stacked):
+        table["transition"] = table["transition"].drop(columns=sds)
     for name in single:
         pd.testing.assert_frame_equal(single[name], stacked[name], check_exact=True)
 
@@ -487,7 +507,7 @@ def test_transition_reports_the_share_of_resamples_with_a_peak_or_crossing(
     rows = flat_and_peaked["transition"].set_index("model")
     assert rows.loc["peaked", "peak_boot_share"] == 1.0
     flat = rows.loc["flat"]
-    # Flat accuracy: the quadratic's maximum comes and goes between resamples (77 % of
-    # them have one in this fixed data set), so no interval is given.
-    assert flat["peak_boot_share"] < 0.8
-    assert math.isnan(flat["peak_ci_low"]) and "resamples" in flat["peak_note"]
+    # Flat accuracy: the spline has a highest point, but neither the rise to it nor the fall
+    # from it is distinguishable from zero, so there is no peak (nor an interval).
+    assert math.isnan(flat["peak_age"]) and math.isnan(flat["peak_ci_low"])
+    assert "no peak" in flat["peak_note"]

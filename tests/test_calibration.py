@@ -62,6 +62,29 @@ def test_simulated_accuracy_matches_the_true_group_accuracy() -> None:
     assert preds.groupby("model")["image_id"].nunique().nunique() == 1  # the same faces
 
 
+def test_seeds_err_on_the_same_faces_as_often_as_configured() -> None:
+    # Flat curves, no training or subject noise: the correlation of two seeds' correctness on
+    # the same images is seed_agreement (here 0.6), and each seed keeps its accuracy.
+    s = CalibrationSettings(
+        seeds=2, seed_agreement=0.6, seed_shift_sd=0.0, seed_level_sd=0.0, subject_spread=0.0,
+        subjects=6000,
+    )  # fmt: skip
+    rng = np.random.default_rng(3)
+    preds = simulate_study(scenario("flat", s), Design.default(s, rng), GROUPS, s, rng)
+    adult = preds[preds["model"] == "adult"].pivot(
+        index="image_id", columns="seed", values="correct"
+    )
+    assert np.corrcoef(adult[0], adult[1])[0, 1] == pytest.approx(0.6, abs=0.03)
+    assert adult.mean().to_numpy() == pytest.approx([0.6, 0.6], abs=0.02)
+
+
+def test_the_calibration_trains_as_many_seeds_as_the_study() -> None:
+    cfg = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+    assert S.calibration(cfg).seeds == len(cfg["models"]["seeds"]) == 3
+    cfg["calibration"]["seeds"] = 5
+    assert S.calibration(cfg).seeds == 5
+
+
 def test_a_study_design_is_copied_and_resampled() -> None:
     preds = pd.DataFrame(
         {
@@ -129,6 +152,23 @@ def test_a_power_design_puts_the_subjects_in_every_group() -> None:
     assert len(design.ages) == 14 and (design.images == 3).all()
     assert ((design.ages[:7] >= 0) & (design.ages[:7] < 18)).all()
     assert ((design.ages[7:] >= 18) & (design.ages[7:] < 70)).all()  # open group: up to 70 y
+
+
+def test_the_effect_size_of_a_transition_is_configurable() -> None:
+    # Accuracy 0.4 -> 0.6 with scale 3 y: 10 % and 90 % of the change at m -/+ 3 ln 9.
+    s = CalibrationSettings(levels=(0.4, 0.6), transition_scale=3.0)
+    adult = scenario("transition", s).adult
+    spread = 3.0 * math.log(9)
+    assert adult(np.array([9.0 - spread, 9.0, 9.0 + spread])) == pytest.approx([0.42, 0.5, 0.58])
+
+
+def test_power_refuses_an_effect_size_that_is_not_one(tmp_path: Path, capsys) -> None:
+    from devfer.cli import main
+
+    args = ["power", "--config", str(ROOT / "config" / "config.yaml"), "--results",
+            str(tmp_path), "--levels", "0.5", "0.5"]  # fmt: skip
+    assert main(args) != 0
+    assert "--levels 0.5 0.5: two different accuracies" in capsys.readouterr().err
 
 
 def test_power_summary_by_hand() -> None:

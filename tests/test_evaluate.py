@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy import stats
 
 from devfer import CLASSES
 from devfer.evaluate.metrics import (
@@ -26,6 +27,7 @@ from devfer.evaluate.settings import EvaluationSettings
 from devfer.evaluate.stage import evaluate_models, scored_predictions
 from devfer.layout import DatasetFiles, EvaluationData, evaluation_data, evaluation_inputs
 from devfer.provenance import read_provenance
+from devfer.stats.seeds import interval_scope
 
 GROUPS = ["young", "middle", "old"]  # deliberately not alphabetical
 
@@ -251,12 +253,15 @@ def test_cross_group_interval_is_a_subject_bootstrap_by_hand() -> None:
     a_young = table.iloc[0]
     # A young: subject s1 contributes (1 + 1/2) over 2 images, s2 (1 + 0) over 2. A resample
     # of two subjects gives 3/4 (s1 twice, p = 1/4), 5/8 or 1/2 (s2 twice, p = 1/4): the
-    # 2.5 % and 97.5 % quantiles are exactly 1/2 and 3/4.
-    assert (a_young["ci_low"], a_young["ci_high"]) == (0.5, 0.75)
-    assert a_young["ci_method"] == (
-        "subject bootstrap (400 resamples); "
-        "test faces only, training variance not included (2 trained seeds)"
-    )
+    # 2.5 % and 97.5 % quantiles are exactly 1/2 and 3/4. The two seeds score 3/4 and 2/4:
+    # SD 0.177, so the seeds' t interval for their mean has half-width t(1) * 0.177 / sqrt(2),
+    # added in quadrature to the bootstrap's half-width of 1/8 on each side.
+    half = math.hypot(0.125, stats.t.ppf(0.975, 1) * np.std([0.75, 0.5], ddof=1) / math.sqrt(2))
+    assert a_young["ci_low"] == pytest.approx(max(0.0, 0.625 - half))
+    assert a_young["ci_high"] == pytest.approx(min(1.0, 0.625 + half))
+    assert a_young["ci_method"] == f"subject bootstrap (400 resamples); {interval_scope(2)}"
+    one_seed, _ = cross_group(df[df["seed"] == 0], GROUPS, reference_mix(df, "pooled"), 400, 7)
+    assert "training variance not included (1 trained seed" in one_seed["ci_method"].iloc[0]
     assert (table["ci_low"] <= table["accuracy"]).all()
     assert (table["accuracy"] <= table["ci_high"]).all()
     again, _ = cross_group(df, GROUPS, reference_mix(df, "pooled"), n_boot=400, seed=7)

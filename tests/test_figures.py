@@ -26,6 +26,7 @@ from devfer import figures as F
 from devfer.figures import tables as T
 from devfer.figures.labels import MISSING
 from devfer.figures.theme import DPI
+from devfer.stats.seeds import interval_scope
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -559,7 +560,11 @@ def test_transition_plot_shows_estimates_intervals_and_truth(tables: dict[str, A
     ]
     shape = scale(p, "shape")
     assert list(shape.breaks) == ["estimate", "truth"]
-    assert list(shape.labels) == ["Estimate (95% CI)", "True transition age"]
+    # One seed (no n_seeds column): the legend says the interval leaves training out.
+    assert list(shape.labels) == [
+        "Estimate (95% CI, test faces only (1 seed))",
+        "True transition age",
+    ]
 
 
 def test_transition_plot_without_truth_and_with_two_methods(tables: dict[str, Any]) -> None:
@@ -792,11 +797,15 @@ def test_write_tables_formats_a_hand_made_cross_group_exactly(tmp_path: Path) ->
         "| ------------- | --: | -----------------: |\n"
         "| Infant        |  12 | 50.0% [40.0, 60.0] |\n"
         "| Younger child |   8 |              25.0% |\n"
+        "\n"
+        "Expression recognition accuracy by age group (percent, with confidence interval); "
+        f"intervals: {interval_scope(1)}.\n"
     )
     tex = (tmp_path / "cross_group.tex").read_text(encoding="utf-8").splitlines()
-    assert tex[2] == (
+    # No n_seeds column: one seed, and the caption says the intervals leave training out.
+    assert tex[2].startswith(
         r"\caption{Expression recognition accuracy by age group (percent, with confidence"
-        r" interval)}"
+        r" interval); intervals: test faces only: training variance not included"
     )
     assert tex[3:9] == [
         r"\label{tab:cross_group}",

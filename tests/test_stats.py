@@ -23,6 +23,7 @@ from devfer.stats import (
     peak_age,
     per_class_recall,
     segmented_logistic,
+    spline_peak_age,
     standardised_accuracy,
     wilson_interval,
 )
@@ -302,6 +303,35 @@ def test_peak_age() -> None:
     fit = peak_age(rising["age"], rising["correct"], n_boot=0)
     assert math.isnan(fit["estimate"])
     assert fit["reason"]
+
+
+def test_spline_peak_finds_a_peak_that_levels_off() -> None:
+    """A bump at 12 y that levels off in adults (logit -1.2 + 2.4 exp(-((a - 12) / 12)^2)),
+    ages as the calibration study draws them. On the expected correctness itself (no noise)
+    the spline's maximum is within 0.5 y of 12; the parabola's vertex is pulled far off by
+    the adult plateau, which is why the study reports the spline's."""
+    rng = np.random.default_rng(0)
+    ages = np.sort(np.concatenate([rng.uniform(0, 18, 1500), rng.uniform(18, 70, 1500)]))
+    p = expit(-1.2 + 2.4 * np.exp(-(((ages - 12) / 12) ** 2)))
+    # Each image scored by 40 "seeds", round(40 p) of them right: its mean is p to 1/80.
+    rows = np.repeat(np.arange(3000), 40)
+    right = np.tile(np.arange(40), 3000) < np.round(40 * p)[rows]
+    fit = spline_peak_age(ages[rows], right, images=rows, n_boot=0)
+    assert abs(fit["estimate"] - 12) < 0.5
+    assert "spline" in fit["method"] and fit["n"] == 3000
+    vertex = peak_age(ages[rows], right, images=rows, n_boot=0)["estimate"]
+    assert not abs(vertex - 12) < 2  # NaN (outside the ages) or far from 12
+    noisy = (rng.random(3000) < p).astype(float)
+    boot = spline_peak_age(ages, noisy, np.arange(3000) // 3, n_boot=50)
+    assert boot["ci_low"] < boot["estimate"] < boot["ci_high"] and boot["boot_share"] >= 0.8
+
+
+def test_spline_peak_is_absent_when_the_curve_only_rises() -> None:
+    ages = np.linspace(0, 70, 2000)
+    right = np.random.default_rng(1).random(2000) < 0.25 + 0.5 * expit((ages - 9) / 1.5)
+    fit = spline_peak_age(ages, right, n_boot=10)
+    assert math.isnan(fit["estimate"]) and math.isnan(fit["ci_low"])
+    assert "no fall from the highest point" in fit["reason"]
 
 
 # ---------------------------------------------------------------- published table

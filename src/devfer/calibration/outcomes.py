@@ -5,7 +5,8 @@ A study has subjects of known ages, each with a few test images, scored by an in
 sources of variation, as in the real study: which subjects are sampled, how far a subject
 strays from the curve (clustering), and which model the training produced (a trained model's
 curve is the true curve shifted in age by N(0, seed_shift_sd) and in level by
-N(0, seed_level_sd)). Every subject's deviation averages to zero, so the curves below are the
+N(0, seed_level_sd)); its seeds err on the same faces as often as `seed_agreement` says.
+Every subject's deviation averages to zero, so the curves below are the
 population accuracy exactly: the truths the analysis is scored against.
 """
 
@@ -39,7 +40,10 @@ class Scenario:
 
 
 def scenario(name: str, settings: CalibrationSettings) -> Scenario:
-    """The four truths: flat, linear on the logit, a logistic transition, a rise and fall."""
+    """The four truths: flat, linear on the logit, a logistic transition, a rise and fall.
+
+    The transition's size is `settings.levels` (accuracy before and after) and its steepness
+    `settings.transition_scale`; the other scenarios are fixed."""
     m, peak = settings.midpoint, settings.peak
     nan = float("nan")
     if name == "flat":
@@ -52,13 +56,15 @@ def scenario(name: str, settings: CalibrationSettings) -> Scenario:
         infant = lambda a: special.expit(0.2 - 0.03 * a)  # noqa: E731
         adult = lambda a: special.expit(-1.0 + 0.04 * a)  # noqa: E731
         return Scenario(name, infant, adult, False, nan, 1.2 / 0.07, nan)
+    low, high = settings.levels
+    width = settings.transition_scale
     if name == "transition":
         # Mirror images with equal asymptotes: both midpoints and the crossover are at m.
-        infant = lambda a: 0.25 + 0.5 * special.expit(-(a - m) / 1.5)  # noqa: E731
-        adult = lambda a: 0.25 + 0.5 * special.expit((a - m) / 1.5)  # noqa: E731
+        infant = lambda a: low + (high - low) * special.expit(-(a - m) / width)  # noqa: E731
+        adult = lambda a: low + (high - low) * special.expit((a - m) / width)  # noqa: E731
         return Scenario(name, infant, adult, True, m, m, nan)
     if name == "rise_fall":
-        infant = lambda a: 0.25 + 0.5 * special.expit(-(a - m) / 1.5)  # noqa: E731
+        infant = lambda a: low + (high - low) * special.expit(-(a - m) / width)  # noqa: E731
         adult = lambda a: special.expit(-1.2 + 2.4 * np.exp(-(((a - peak) / 12.0) ** 2)))  # noqa: E731
         return Scenario(name, infant, adult, True, nan, nan, peak)
     raise ValueError(f"unknown calibration scenario {name!r}; valid: {', '.join(SCENARIOS)}")
@@ -125,11 +131,15 @@ def simulate_study(
     spread = rng.uniform(-settings.subject_spread, settings.subject_spread, len(design.ages))
     frames = []
     for model, curve in (("infant", truth.infant), ("adult", truth.adult)):
+        # Seeds err on the same faces: each seed keeps the image's shared draw with
+        # probability sqrt(seed_agreement), so two seeds' correctness correlates by that much.
+        shared, keep = rng.random(n), np.sqrt(settings.seed_agreement)
         for seed in range(settings.seeds):
             p = _trained(curve, settings, rng)(age)
             # The subject's own deviation, mean zero and inside [0, 1].
             p = p + spread[subject] * np.minimum(p, 1 - p)
-            correct = rng.random(n) < p
+            draw = np.where(rng.random(n) < keep, shared, rng.random(n))
+            correct = draw < p
             frames.append(
                 pd.DataFrame(
                     {

@@ -17,8 +17,13 @@ class CalibrationSettings:
     images_per_subject: int = 3
     child_share: float = 0.5  # of subjects aged [0, 18) rather than [18, 70)
     subject_spread: float = 0.5  # how far a subject's accuracy strays from the curve (0-1)
-    seeds: int = 1  # trained models per model name, stacked as the study stacks them
+    seeds: int = 1  # trained models per model name (the config default: the study's seeds)
+    seed_agreement: float = 0.5  # correlation of one image's correctness between two seeds
     seed_shift_sd: float = 1.0  # SD of a trained model's transition age around the truth (y)
     seed_level_sd: float = 0.04  # SD of a trained model's accuracy level around the truth
     midpoint: float = 9.0  # true transition age of the transition scenario
+    # The effect size of a transition: accuracy before and after it, and its logistic scale
+    # (years; 10 % to 90 % of the change takes 4.4 times this).
+    levels: tuple[float, float] = (0.25, 0.75)
+    transition_scale: float = 1.5
     peak: float = 12.0  # true peak age of the rise-and-fall scenario

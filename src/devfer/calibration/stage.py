@@ -58,13 +58,6 @@ def score_study(
         if model in observed.index:
             r = observed.loc[model]
             interval(f"midpoint, {model} model", r.estimate, r.ci_low, r.ci_high, truth.midpoint)
-            interval(
-                f"breakpoint, {model} model",
-                r.breakpoint,
-                r.breakpoint_ci_low,
-                r.breakpoint_ci_high,
-                math.nan,
-            )
     if "adult" in observed.index:
         r = observed.loc["adult"]
         interval("peak, adult model", r.peak_age, r.peak_ci_low, r.peak_ci_high, truth.peak)
@@ -106,6 +99,7 @@ def analyse_study(
         n_boot,
         seed,
         evaluation.spline_df,
+        breakpoint_boot=False,  # no scenario has a true breakpoint to score
     )
     return result, cross
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from devfer.calibration.settings import SCENARIOS
-from devfer.cli.common import _command, _config, _r, _threads
+from devfer.cli.common import UsageError, _command, _config, _r, _threads
 from devfer.config import settings as S
 
 
@@ -43,6 +43,15 @@ def cmd_power(args: argparse.Namespace) -> None:
     settings = S.calibration(cfg)
     if args.studies:
         settings = dataclasses.replace(settings, n_studies=args.studies)
+    if args.levels:
+        low, high = args.levels
+        if not 0 <= low <= 1 or not 0 <= high <= 1 or low == high:
+            raise UsageError(f"--levels {low:g} {high:g}: two different accuracies in [0, 1]")
+        settings = dataclasses.replace(settings, levels=(low, high))
+    if args.scale is not None:
+        if args.scale <= 0:
+            raise UsageError(f"--scale {args.scale:g}: the logistic scale must be > 0 years")
+        settings = dataclasses.replace(settings, transition_scale=args.scale)
     studies, summary = power_table(
         scenario_name=args.scenario,
         sizes=args.subjects,
@@ -101,5 +110,14 @@ def add_calibration_commands(sub: Any) -> None:
     p.add_argument("--images-per-subject", type=int, default=3)
     p.add_argument("--studies", type=int, help="studies per size (default: calibration.n_studies)")
     p.add_argument("--target-width", type=float, default=2.0, help="years (2: +-1 y)")
+    p.add_argument(
+        "--levels", nargs=2, type=float, metavar=("BEFORE", "AFTER"),
+        help="effect size: accuracy before and after the transition (default: calibration.levels)",
+    )  # fmt: skip
+    p.add_argument(
+        "--scale", type=float,
+        help="steepness: the transition's logistic scale in years (default: 1.5; 10-90 %% of "
+        "the change takes 4.4 times this)",
+    )  # fmt: skip
     _threads(p)
     p.add_argument("--out", help="default: results/power/{scenario}.parquet")

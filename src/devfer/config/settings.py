@@ -141,4 +141,7 @@ def evaluation(cfg: Mapping[str, Any]) -> EvaluationSettings:
 
 
 def calibration(cfg: Mapping[str, Any]) -> CalibrationSettings:
-    return _build(CalibrationSettings, cfg["calibration"], seed=cfg["seed"])
+    """The calibration's settings; its simulated studies train as many seeds as the study."""
+    block = cfg["calibration"]
+    seeds = block.get("seeds") or len(cfg["models"]["seeds"])
+    return _build(CalibrationSettings, block, seed=cfg["seed"], seeds=seeds)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from devfer import CLASSES
 from devfer.stats import cluster_bootstrap_ci, group_metrics, standardised_accuracy
-from devfer.stats.metrics import interval_scope
+from devfer.stats.seeds import interval_scope, seed_interval
 
 
 def common_images(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -43,8 +43,9 @@ def cross_group(
     """Metrics per model x age group (seeds averaged) and per model x seed x age group.
 
     Accuracy and its CI use each image's correctness averaged over seeds, bootstrapped by
-    subject (images of one person are not independent); the other metrics are the mean
-    over seeds, with the between-seed SD of accuracy beside them.
+    subject (images of one person are not independent); with two or more seeds the CI also
+    holds training variance (`devfer.stats.seeds`). The other metrics are the mean over
+    seeds, with the between-seed SD of accuracy beside them.
     """
     order = {g: i for i, g in enumerate(groups)}
     by_seed, rows = [], []
@@ -72,9 +73,11 @@ def cross_group(
         numeric = seed_df.select_dtypes("number").drop(columns=["seed"])
         row = {"model": model, "age_group": group, "group_order": order[group]}
         row.update(numeric.mean().to_dict())
+        accuracy = float(per_image["correct"].mean())
+        lo, hi, _ = seed_interval(accuracy, lo, hi, seed_df["accuracy"], 0.95, (0.0, 1.0))
         row.update(
             n=len(per_image),
-            accuracy=float(per_image["correct"].mean()),
+            accuracy=accuracy,
             ci_low=lo,
             ci_high=hi,
             ci_method=f"subject bootstrap ({n_boot} resamples); {interval_scope(len(seeds))}",

@@ -27,6 +27,7 @@ from devfer.figures.labels import (
     pretty,
     require_columns,
 )
+from devfer.stats.seeds import interval_scope
 
 __all__ = [
     "cross_group_table",
@@ -352,11 +353,14 @@ def write_tables(
     out.mkdir(parents=True, exist_ok=True)
     cg = cross_group_table(cross_group)
     tf = trend_fit_table(trend_fits)
+    seeds = int(cross_group["n_seeds"].max()) if "n_seeds" in cross_group else 1
+    scope = f"; intervals: {interval_scope(seeds)}"
     specs = [
         (
             "cross_group",
             cg,
-            "Expression recognition accuracy by age group (percent, with confidence interval)",
+            "Expression recognition accuracy by age group (percent, with confidence interval)"
+            + scope,
             "tab:cross_group",
         ),
         (
@@ -367,10 +371,15 @@ def write_tables(
         ),
     ]
     if transition is not None:
-        caption = "Transition ages; an estimate the data cannot support is marked not credible"
+        caption = (
+            "Transition ages; an estimate the data cannot support is marked not credible" + scope
+        )
         specs.append(("transition", transition_table(transition), caption, "tab:transition"))
     if decomposition_change is not None:
-        caption = "Change in accuracy from the youngest to the oldest age group: face shape vs expression development (percentage points)"  # noqa: E501
+        caption = (
+            "Change in accuracy from the youngest to the oldest age group: face shape vs "
+            "expression development (percentage points)" + scope
+        )
         specs.append(
             (
                 "decomposition",
@@ -382,7 +391,7 @@ def write_tables(
     paths: list[Path] = []
     for stem, table, caption, label in specs:
         md, tex = out / f"{stem}.md", out / f"{stem}.tex"
-        md.write_text(to_markdown(table), encoding="utf-8")
+        md.write_text(f"{to_markdown(table)}\n{caption}.\n", encoding="utf-8")
         tex.write_text(to_latex(table, caption, label), encoding="utf-8")
         paths += [md, tex]
     return paths

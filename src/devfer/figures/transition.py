@@ -21,6 +21,7 @@ from plotnine import (
 
 from devfer.figures.labels import fit_label, model_label, model_levels, ordered, require_columns
 from devfer.figures.theme import INK, MODEL_COLOURS, theme_devfer
+from devfer.stats.seeds import interval_label as seeds_interval_label
 
 
 def estimator_names(method: pd.Series) -> pd.Series:
@@ -28,13 +29,14 @@ def estimator_names(method: pd.Series) -> pd.Series:
     return method.astype(str).str.split(";").str[0].str.split(":").str[0]
 
 
-def transition_plot(transition: pd.DataFrame, *, interval_label: str = "95% CI") -> ggplot:
+def transition_plot(transition: pd.DataFrame, *, interval_label: str | None = None) -> ggplot:
     """Estimated transition age per model with its interval, and the true age where known.
 
     In the simulated study the true transition age is known, so the figure doubles as a
     validation: the truth is an open diamond with its own legend entry, never confusable with
     an estimate. Several estimation methods are shown as separate panels. The table does not
-    record the interval's level, so the legend text comes from `interval_label`.
+    record the interval's level, so the legend text comes from `interval_label`; by default
+    it says whether the intervals hold training variance (the table's `n_seeds`).
     """
     func = "transition_plot"
     require_columns(
@@ -44,6 +46,9 @@ def transition_plot(transition: pd.DataFrame, *, interval_label: str = "95% CI")
         func,
     )
     df = transition.copy()
+    if interval_label is None:
+        seeds = int(df["n_seeds"].max()) if "n_seeds" in df and df["n_seeds"].notna().any() else 1
+        interval_label = seeds_interval_label(seeds)
     df["model"] = df["model"].astype(str)
     # Panels by estimator, in table order; the CI details stay in the table.
     labels = estimator_names(df["method"]).map(fit_label)

@@ -39,6 +39,7 @@ from devfer.stats.metrics import (
     standardised_accuracy,
     wilson_interval,
 )
+from devfer.stats.peak import spline_peak_age
 from devfer.stats.transition import (
     crossover_age,
     four_param_logistic,
@@ -63,6 +64,7 @@ __all__ = [
     "peak_age",
     "per_class_recall",
     "segmented_logistic",
+    "spline_peak_age",
     "standardised_accuracy",
     "trend_curves",
     "wilson_interval",

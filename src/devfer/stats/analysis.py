@@ -32,13 +32,14 @@ from devfer.stats.decomposition import (
     change_decomposition,
     effect_transitions,
     group_decomposition,
+    judge_changes,
     paired_table,
 )
-from devfer.stats.metrics import interval_scope
+from devfer.stats.peak import spline_peak_age
+from devfer.stats.seeds import interval_scope, widen
 from devfer.stats.transition import (
     crossover_age,
     four_param_logistic,
-    peak_age,
     segmented_logistic,
 )
 from devfer.stats.trends import group_trend, image_trend, trend_curves
@@ -175,14 +176,18 @@ def analyse(
     cross_without_boundary: pd.DataFrame | None = None,
     controls: Mapping[str, pd.DataFrame] | None = None,
     groups: Sequence[str] = (),
+    breakpoint_boot: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """All trend fits, fitted curves, transition estimates and the boundary sensitivity.
 
     `n_boot` bootstrap resamples of subjects (the study's `transition_boot`) give every
     transition interval: the midpoint, the breakpoint, the peak and the crossover.
-    `controls` (control name -> the models' predictions on the paired control renderings)
-    add the face-shape / expression decomposition over the age `groups` and the transition
-    of the expression effect (`devfer.stats.decomposition`).
+    `breakpoint_boot` False gives the breakpoint its profile-likelihood interval instead (too
+    narrow under clustering; for the calibration study, which has no true breakpoint to
+    score and spends most of its time there). `controls` (control name -> the models'
+    predictions on the paired control renderings) add the face-shape / expression
+    decomposition over the age `groups` and the transition of the expression effect
+    (`devfer.stats.decomposition`).
 
     Tables: trend_fits (FIT_COLUMNS; `scale` is the scale on which linearity is tested,
     'logit' for every fit here; `n` counts distinct images, not image x seed rows),
@@ -202,7 +207,9 @@ def analyse(
         else:
             four = four_param_logistic(**_fit_data(images), n_boot=n_boot, seed=seed)
             curves.append(_curves(model, images, spline_df, four))
-            transitions.append(_fit_transition(model, images, truth, four, n_boot, seed))
+            transitions.append(
+                _fit_transition(model, images, truth, four, n_boot, seed, breakpoint_boot)
+            )
         near = away_from_boundaries(images, boundaries, boundary_margin)
         label = f"boundary ±{boundary_margin:g} y excluded"
         rows = [_image_rows(model, near, spline_df).assign(analysis=label)]
@@ -234,23 +241,122 @@ def analyse(
             predictions, controls, groups, truth, n_boot, seed
         )
         table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
-    ages = predictions["age"].dropna()
-    judged = judge(table, changes, (float(ages.min()), float(ages.max())))
-    seeds = (
-        int(predictions.groupby("model")["seed"].nunique().max()) if "seed" in predictions else 1
+    curves_table = (
+        pd.concat(curves, ignore_index=True)[CURVE_COLUMNS]
+        if curves
+        else pd.DataFrame(columns=CURVE_COLUMNS)
     )
-    judged["interval_scope"] = interval_scope(seeds)
-    curve_columns = ["model", "fit", "age", "accuracy", "ci_low", "ci_high"]
+    seeds = sorted(predictions["seed"].unique()) if "seed" in predictions else [0]
+    table, curves_table, decomposition, changes = _with_training_variance(
+        predictions, controls or {}, groups, truth, spline_df, seeds,
+        (table, curves_table, decomposition, changes),
+    )  # fmt: skip
+    ages = predictions["age"].dropna()
+    sds = [f"{est}_seed_sd" for est, _, _ in TRANSITION_INTERVALS]
+    judged = judge(table.drop(columns=sds), changes, (float(ages.min()), float(ages.max())))
+    judged[sds] = table[sds].to_numpy()
+    judged["n_seeds"] = len(seeds)
+    judged["interval_scope"] = interval_scope(len(seeds))
     return {
         "trend_fits": pd.concat(fits, ignore_index=True)[FIT_COLUMNS],
-        "trend_curves": pd.concat(curves, ignore_index=True)[curve_columns]
-        if curves
-        else pd.DataFrame(columns=curve_columns),
+        "trend_curves": curves_table,
         "transition": judged,
         "sensitivity": pd.DataFrame(sensitivity),
         "decomposition": decomposition,
         "decomposition_change": changes,
     }
+
+
+CURVE_COLUMNS = ["model", "fit", "age", "accuracy", "ci_low", "ci_high"]
+#: The (estimate, low, high) columns of each table whose intervals include training variance.
+TRANSITION_INTERVALS = [
+    ("estimate", "ci_low", "ci_high"),
+    ("breakpoint", "breakpoint_ci_low", "breakpoint_ci_high"),
+    ("peak_age", "peak_ci_low", "peak_ci_high"),
+]
+CHANGE_INTERVALS = [
+    *((f"{p}_change", f"{p}_ci_low", f"{p}_ci_high") for p in ("observed", "shape", "expression")),
+    *((f"share_{p}", f"share_{p}_ci_low", f"share_{p}_ci_high") for p in ("shape", "expression")),
+]
+
+
+def _one_seed(table: pd.DataFrame, seed: Any) -> pd.DataFrame:
+    return table[table["seed"] == seed] if "seed" in table else table
+
+
+def _with_training_variance(
+    predictions: pd.DataFrame,
+    controls: Mapping[str, pd.DataFrame],
+    groups: Sequence[str],
+    truth: float | None,
+    spline_df: int,
+    seeds: Sequence[Any],
+    tables: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The transition, curve and decomposition tables with intervals that also hold training
+    variance: every estimate made again on each seed alone (point estimates only), and each
+    interval widened by their spread (`devfer.stats.seeds`). With one seed the tables are
+    unchanged but for NaN `<estimate>_seed_sd` columns."""
+    table, curves, decomposition, changes = tables
+    per_table: list[pd.DataFrame] = []
+    per_curves: list[pd.DataFrame] = []
+    per_decomposition: list[pd.DataFrame] = []
+    per_changes: list[pd.DataFrame] = []
+    for s in seeds if len(seeds) > 1 else []:
+        preds = _one_seed(predictions, s)
+        ctl = {name: _one_seed(c, s) for name, c in controls.items()}
+        per_table.append(point_transitions(preds, ctl, truth))
+        per_curves.append(_point_curves(preds, spline_df))
+        if ctl:
+            pairs = paired_table(preds, ctl)
+            per_decomposition.append(group_decomposition(pairs, groups, 0, 0))
+            per_changes.append(change_decomposition(pairs, groups, 0, 0))
+    table = widen(table, per_table, ["model", "curve"], TRANSITION_INTERVALS)
+    curves = widen(curves, per_curves, ["model", "fit", "age"], [CURVE_COLUMNS[3:]], limits=(0, 1))
+    curves = curves.drop(columns="accuracy_seed_sd")
+    if not decomposition.empty:
+        keys = ["model", "age_group", "quantity", "condition"]
+        decomposition = widen(
+            decomposition, per_decomposition, keys, [("value", "ci_low", "ci_high")]
+        )
+    if not changes.empty:
+        changes = judge_changes(widen(changes, per_changes, ["model", "control"], CHANGE_INTERVALS))
+    return table, curves, decomposition, changes
+
+
+def point_transitions(
+    predictions: pd.DataFrame, controls: Mapping[str, pd.DataFrame], truth: float | None
+) -> pd.DataFrame:
+    """The transition table's estimates without intervals (one seed's, for its spread)."""
+    rows = []
+    for model in sorted(predictions["model"].unique()):
+        images = image_level(predictions, model)
+        if images["image_id"].nunique() < MIN_IMAGES:
+            continue
+        four = four_param_logistic(**_fit_data(images), n_boot=0)
+        seg = segmented_logistic(**_fit_data(images), n_boot=0)
+        peak = spline_peak_age(**_fit_data(images), n_boot=0)
+        rows.append(_transition_row(model, four, seg, peak, truth))
+    if {"infant", "adult"} <= set(predictions["model"]):
+        rows.append(crossover_row(predictions, truth, 0, 0))
+    table = pd.DataFrame(rows).assign(curve=OBSERVED_CURVE)
+    if controls:
+        extra = _control_transitions(paired_table(predictions, controls), controls, truth, 0, 0)
+        table = pd.concat([table, pd.DataFrame(extra)], ignore_index=True)
+    return table
+
+
+def _point_curves(predictions: pd.DataFrame, spline_df: int) -> pd.DataFrame:
+    """The fitted image-level trend curves of one seed (bands unused)."""
+    parts = []
+    for model in sorted(predictions["model"].unique()):
+        images = image_level(predictions, model)
+        if images["image_id"].nunique() < MIN_IMAGES or images["age"].nunique() <= spline_df:
+            continue
+        grid = np.round(np.linspace(images["age"].min(), images["age"].max(), 141), 3)
+        curve = trend_curves(images["age"], images["correct"], grid, spline_df)
+        parts.append(curve.assign(model=model))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CURVE_COLUMNS)
 
 
 def _control_analysis(
@@ -267,6 +373,17 @@ def _control_analysis(
     pairs = paired_table(predictions, controls)
     decomposition = group_decomposition(pairs, groups, max(n_boot, 200), seed)
     changes = change_decomposition(pairs, groups, max(n_boot, 200), seed)
+    return decomposition, changes, _control_transitions(pairs, controls, truth, n_boot, seed)
+
+
+def _control_transitions(
+    pairs: pd.DataFrame,
+    controls: Mapping[str, pd.DataFrame],
+    truth: float | None,
+    n_boot: int,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """Transition rows of the expression effect and of the expression-only (shape_off) curve."""
     rows = []
     for fit in effect_transitions(pairs, n_boot, seed):
         row = _transition_row(fit.pop("model"), fit, {}, {}, truth)
@@ -281,7 +398,7 @@ def _control_analysis(
         row = _transition_row(model, four, {}, {}, truth)
         head = "expression-only midpoint: shape_off control"
         rows.append({**row, "curve": EXPRESSION_ONLY_CURVE, "method": f"{head}; {four['method']}"})
-    return decomposition, changes, rows
+    return rows
 
 
 def _curves(model: str, images: pd.DataFrame, spline_df: int, four: dict[str, Any]) -> pd.DataFrame:
@@ -320,11 +437,13 @@ def _fit_transition(
     four: dict[str, Any],
     n_boot: int,
     seed: int,
+    breakpoint_boot: bool = True,
 ) -> dict[str, Any]:
     # The subject bootstrap, not the profile-likelihood CI: the profile CI treats images as
     # independent and is far too narrow for subject-clustered data.
-    seg = segmented_logistic(**_fit_data(images), n_boot=n_boot, seed=seed)
-    peak = peak_age(**_fit_data(images), n_boot=n_boot, seed=seed)
+    boot = n_boot if breakpoint_boot else 0
+    seg = segmented_logistic(**_fit_data(images), n_boot=boot, seed=seed)
+    peak = spline_peak_age(**_fit_data(images), n_boot=n_boot, seed=seed)
     return _transition_row(model, four, seg, peak, truth)
 
 

@@ -177,17 +177,30 @@ def change_decomposition(
             for part, (est, reps) in parts.items():
                 lo, hi = _interval(reps, level)
                 row.update({f"{part}_change": est, f"{part}_ci_low": lo, f"{part}_ci_high": hi})
-            defined = not row["observed_ci_low"] <= 0 <= row["observed_ci_high"]
             for part in ("shape", "expression"):
                 est, reps = parts[part]
                 with np.errstate(invalid="ignore", divide="ignore"):
                     share_b = reps / obs_b
                 row[f"share_{part}"] = est / obs if obs != 0 else np.nan
-                lo, hi = _interval(share_b, level) if defined else (np.nan, np.nan)
+                lo, hi = _interval(share_b, level)
                 row[f"share_{part}_ci_low"], row[f"share_{part}_ci_high"] = lo, hi
-            row["verdict"] = _verdict(row)
             rows.append(row)
-    return pd.DataFrame(rows)
+    return judge_changes(pd.DataFrame(rows))
+
+
+def judge_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """The change table's verdicts from its intervals (again after they are widened by
+    training variance): shares lose their interval where the observed change's includes 0,
+    and `verdict` names the parts whose interval excludes 0."""
+    if changes.empty:
+        return changes
+    out = changes.copy()
+    undefined = (out["observed_ci_low"] <= 0) & (out["observed_ci_high"] >= 0)
+    for part in ("shape", "expression"):
+        for end in ("low", "high"):
+            out.loc[undefined, f"share_{part}_ci_{end}"] = np.nan
+    out["verdict"] = [_verdict(r) for r in out.to_dict("records")]
+    return out
 
 
 def _excludes_zero(row: Mapping[str, Any], part: str) -> bool:

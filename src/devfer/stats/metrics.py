@@ -229,9 +229,3 @@ def group_metrics(
         out[f"recall_{lab}"] = rec
     out["chance"] = 1 / len(labels)
     return out
-
-
-def interval_scope(n_seeds: int) -> str:
-    """What the study's intervals cover: the sampling of test faces, not of training."""
-    seeds = f"{n_seeds} trained seed{'s' if n_seeds != 1 else ''}"
-    return f"test faces only, training variance not included ({seeds})"
