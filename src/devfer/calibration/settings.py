@@ -18,7 +18,7 @@ class CalibrationSettings:
     child_share: float = 0.5  # of subjects aged [0, 18) rather than [18, 70)
     subject_spread: float = 0.5  # how far a subject's accuracy strays from the curve (0-1)
     seeds: int = 1  # trained models per model name (the config default: the study's seeds)
-    seed_agreement: float = 0.5  # correlation of one image's correctness between two seeds
+    seed_agreement: float = 0.6  # correlation of one image's correctness between two seeds
     seed_shift_sd: float = 1.0  # SD of a trained model's transition age around the truth (y)
     seed_level_sd: float = 0.04  # SD of a trained model's accuracy level around the truth
     midpoint: float = 9.0  # true transition age of the transition scenario
