@@ -103,13 +103,19 @@ def cmd_gather(args: argparse.Namespace) -> None:
     )
 
 
+def _age_dataset(cfg: dict[str, Any]) -> str:
+    """The age-labelled dataset the estimator trains and is scored on."""
+    name = cfg["ages"].get("dataset")
+    if not name:
+        raise UsageError("the config names no age-labelled dataset (ages.dataset).")
+    return name
+
+
 def cmd_ages_train(args: argparse.Namespace) -> None:
     from devfer.ages.stage import train_estimator
 
     cfg = _config(args)
-    name = cfg["ages"].get("dataset")
-    if not name:
-        raise UsageError("the config names no age-labelled dataset (ages.dataset).")
+    name = _age_dataset(cfg)
     train_estimator(
         settings=S.age_train(cfg),
         files=_dataset_files(args, name),
@@ -144,9 +150,7 @@ def cmd_ages_metrics(args: argparse.Namespace) -> None:
     from devfer.ages.stage import score_estimator
 
     cfg = _config(args)
-    name = cfg["ages"].get("dataset")
-    if not name:
-        raise UsageError("the config names no age-labelled dataset (ages.dataset).")
+    name = _age_dataset(cfg)
     score_estimator(
         settings=S.age_predict(cfg, name),
         files=_dataset_files(args, name),

@@ -27,7 +27,7 @@ from devfer.figures.labels import (
     pretty,
     require_columns,
 )
-from devfer.stats.seeds import interval_scope
+from devfer.stats.seeds import interval_scope, n_seeds
 
 __all__ = [
     "cross_group_table",
@@ -353,8 +353,7 @@ def write_tables(
     out.mkdir(parents=True, exist_ok=True)
     cg = cross_group_table(cross_group)
     tf = trend_fit_table(trend_fits)
-    seeds = int(cross_group["n_seeds"].max()) if "n_seeds" in cross_group else 1
-    scope = f"; intervals: {interval_scope(seeds)}"
+    scope = f"; intervals: {interval_scope(n_seeds(cross_group))}"
     specs = [
         (
             "cross_group",

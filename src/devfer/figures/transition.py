@@ -22,6 +22,7 @@ from plotnine import (
 from devfer.figures.labels import fit_label, model_label, model_levels, ordered, require_columns
 from devfer.figures.theme import INK, MODEL_COLOURS, theme_devfer
 from devfer.stats.seeds import interval_label as seeds_interval_label
+from devfer.stats.seeds import n_seeds
 
 
 def estimator_names(method: pd.Series) -> pd.Series:
@@ -47,8 +48,7 @@ def transition_plot(transition: pd.DataFrame, *, interval_label: str | None = No
     )
     df = transition.copy()
     if interval_label is None:
-        seeds = int(df["n_seeds"].max()) if "n_seeds" in df and df["n_seeds"].notna().any() else 1
-        interval_label = seeds_interval_label(seeds)
+        interval_label = seeds_interval_label(n_seeds(df))
     df["model"] = df["model"].astype(str)
     # Panels by estimator, in table order; the CI details stay in the table.
     labels = estimator_names(df["method"]).map(fit_label)

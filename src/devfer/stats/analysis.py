@@ -334,9 +334,7 @@ def point_transitions(
         if images["image_id"].nunique() < MIN_IMAGES:
             continue
         four = four_param_logistic(**_fit_data(images), n_boot=0)
-        seg = segmented_logistic(**_fit_data(images), n_boot=0)
-        peak = spline_peak_age(**_fit_data(images), n_boot=0)
-        rows.append(_transition_row(model, four, seg, peak, truth))
+        rows.append(_fit_transition(model, images, truth, four, 0, 0))
     if {"infant", "adult"} <= set(predictions["model"]):
         rows.append(crossover_row(predictions, truth, 0, 0))
     table = pd.DataFrame(rows).assign(curve=OBSERVED_CURVE)
@@ -353,8 +351,7 @@ def _point_curves(predictions: pd.DataFrame, spline_df: int) -> pd.DataFrame:
         images = image_level(predictions, model)
         if images["image_id"].nunique() < MIN_IMAGES or images["age"].nunique() <= spline_df:
             continue
-        grid = np.round(np.linspace(images["age"].min(), images["age"].max(), 141), 3)
-        curve = trend_curves(images["age"], images["correct"], grid, spline_df)
+        curve = trend_curves(images["age"], images["correct"], _age_grid(images), spline_df)
         parts.append(curve.assign(model=model))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CURVE_COLUMNS)
 
@@ -401,9 +398,14 @@ def _control_transitions(
     return rows
 
 
+def _age_grid(images: pd.DataFrame) -> np.ndarray:
+    """141 ages over the observed range, where the trend curves are drawn."""
+    return np.round(np.linspace(images["age"].min(), images["age"].max(), 141), 3)
+
+
 def _curves(model: str, images: pd.DataFrame, spline_df: int, four: dict[str, Any]) -> pd.DataFrame:
     """Fitted image-level curves on a grid over the observed ages (no extrapolation)."""
-    grid = np.round(np.linspace(images["age"].min(), images["age"].max(), 141), 3)
+    grid = _age_grid(images)
     curve = trend_curves(
         images["age"],
         images["correct"],

@@ -17,6 +17,7 @@ import numpy as np
 from patsy import build_design_matrices, dmatrix
 
 from devfer.stats._fitting import _as_age_correct, _boot_share_ci, _boot_weights, _logistic_fit
+from devfer.stats.transition import MIN_BOOT_SHARE
 
 #: Grid points over the observed ages on which the fitted curve's maximum is found.
 _GRID = 701
@@ -43,7 +44,7 @@ def spline_peak_age(
     *,
     images: Any | None = None,
     spline_df: int = PEAK_SPLINE_DF,
-    min_boot_share: float = 0.8,
+    min_boot_share: float = MIN_BOOT_SHARE,
 ) -> dict[str, Any]:
     """Age of maximum accuracy under a logistic regression on a natural cubic spline of age.
 
@@ -66,8 +67,10 @@ def spline_peak_age(
     grid = np.linspace(a.min(), a.max(), _GRID)
     Xg = np.asarray(build_design_matrices([basis.design_info], {"age": grid})[0])
     beta = _logistic_fit(X, y, w0)[0]
+    curve = Xg @ beta
+    i = int(np.argmax(curve))
     out: dict[str, Any] = {
-        "estimate": _peak(Xg @ beta, grid),
+        "estimate": _peak(curve, grid),
         "ci_low": math.nan,
         "ci_high": math.nan,
         "method": f"maximum of a natural cubic spline logistic (df {spline_df})",
@@ -76,12 +79,11 @@ def spline_peak_age(
         "n": len(y),
     }
     if math.isnan(out["estimate"]):
-        end = "youngest" if np.argmax(Xg @ beta) == 0 else "oldest"
+        end = "youngest" if i == 0 else "oldest"
         out["reason"] = f"the fitted curve is highest at the {end} age: no peak inside the data"
         return out
     if n_boot > 0:
         rng = np.random.default_rng(seed)
-        i = int(np.argmax(Xg @ beta))
         # The rise to and the fall from the estimated peak, at that fixed age (logit scale).
         sides = np.stack([Xg[i] - Xg[0], Xg[i] - Xg[-1]])
         peaks, turns = np.full(n_boot, math.nan), np.empty((n_boot, 2))

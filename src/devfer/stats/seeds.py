@@ -117,6 +117,13 @@ def interval_scope(n_seeds: int) -> str:
     )
 
 
+def n_seeds(table: pd.DataFrame) -> int:
+    """The number of trained seeds a table's intervals hold (its `n_seeds`; 1 without one)."""
+    if "n_seeds" in table and table["n_seeds"].notna().any():
+        return int(table["n_seeds"].max())
+    return 1
+
+
 def interval_label(n_seeds: int, level: str = "95% CI") -> str:
     """A figure legend's name for an interval: whether it holds training variance."""
     if n_seeds < 2:
