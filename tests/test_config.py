@@ -29,6 +29,17 @@ def test_defaults_are_filled() -> None:
     }  # fmt: skip
 
 
+def test_resources_per_rule_class_have_defaults() -> None:
+    resources = validate_config(minimal())["resources"]
+    assert set(resources) == {"light", "faces", "ages", "train", "evaluate", "calibration"}
+    assert resources["train"] == {"threads": 8, "mem_mb": 16000, "runtime": 720, "gpu": 1}
+    # Face alignment takes faces.threads, locally and on a cluster alike.
+    cfg = minimal()
+    cfg["resources"] = {"faces": {"threads": 4}}
+    with pytest.raises(ConfigError, match=r"'resources\.faces\.threads' is not a known setting"):
+        validate_config(cfg)
+
+
 def test_misspelt_key_names_its_path_and_suggests_the_fix() -> None:
     cfg = minimal()
     cfg["faces"] = {"szie": 64}

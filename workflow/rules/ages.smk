@@ -8,7 +8,9 @@ rule ages_train:
         "logs/ages/train.log",
     conda:
         "../envs/devfer.yaml"
-    threads: heavy_threads
+    threads: heavy_threads("ages")
+    resources:
+        **job_resources("ages"),
     params:
         settings=to_params(S.age_train(config)),
     script:
@@ -24,7 +26,9 @@ rule ages_predict:
         "logs/ages/predict_{dataset}.log",
     conda:
         "../envs/devfer.yaml"
-    threads: heavy_threads
+    threads: heavy_threads("ages")
+    resources:
+        **job_resources("ages"),
     params:
         settings=lambda w: to_params(S.age_predict(config, w.dataset)),
     script:
@@ -42,7 +46,9 @@ rule ages_metrics:
         "logs/ages/metrics.log",
     conda:
         "../envs/devfer.yaml"
-    threads: heavy_threads
+    threads: heavy_threads("ages")
+    resources:
+        **job_resources("ages"),
     params:
         settings=lambda w: to_params(S.age_predict(config, AGE_DATASET)),
     script:

@@ -8,6 +8,9 @@ rule calibration_scenario:
         "logs/calibration/{scenario}.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("calibration")
+    resources:
+        **job_resources("calibration"),
     params:
         settings=to_params(S.calibration(config)),
         groups=[to_params(g) for g in S.age_groups(config)],
@@ -39,5 +42,8 @@ rule calibration:
         "logs/calibration/summary.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
     script:
         "../scripts/calibration.py"

@@ -55,14 +55,56 @@ wildcard_constraints:
     shard=r"\d+",
 
 
-def heavy_threads(wildcards):
-    """Training and inference jobs take every core Snakemake was given, one job at a time:
-    two multi-threaded torch jobs sharing a few cores run slower than one after the other.
-    """
-    try:
-        return workflow.cores
-    except WorkflowError:  # no --cores: a report or a dry listing, nothing runs
-        return 1
+# What a job asks a cluster scheduler for, by rule class (config `resources`). Face alignment
+# takes faces.threads everywhere; the other classes' threads count on a cluster only.
+RESOURCES = config["resources"]
+CLUSTER_THREADS = {name: block.get("threads") for name, block in RESOURCES.items()}
+CLUSTER_THREADS["faces"] = config["faces"]["threads"]
+# The device each class's stage runs on: a GPU is asked for where it is cuda.
+DEVICES = {
+    "faces": config["faces"]["device"],
+    "ages": config["ages"]["device"],
+    "train": config.get("models", {}).get("device", "auto"),
+    "evaluate": config.get("models", {}).get("device", "auto"),
+}
+
+
+def on_cluster():
+    """True when jobs are submitted to a cluster, and inside those jobs."""
+    return workflow.non_local_exec or workflow.remote_exec
+
+
+def heavy_threads(job_class):
+    """Training and inference threads. Locally a job takes every core Snakemake was given,
+    one job at a time: two multi-threaded torch jobs sharing a few cores run slower than one
+    after the other. On a cluster it takes resources.<class>.threads: sbatch refuses a job
+    asking for more CPUs than a node has, whatever --cores says."""
+
+    def threads(wildcards):
+        if on_cluster():
+            return CLUSTER_THREADS[job_class]
+        try:
+            return workflow.cores
+        except WorkflowError:  # no --cores: a report or a dry listing, nothing runs
+            return 1
+
+    return threads
+
+
+def light_threads(job_class):
+    """One thread locally; resources.<class>.threads on a cluster."""
+    return lambda wildcards: CLUSTER_THREADS[job_class] if on_cluster() else 1
+
+
+def job_resources(job_class):
+    """Memory (MB), wall time (minutes) and, where the class's stage runs on CUDA, GPUs:
+    what a job asks a cluster for. Resources are not params, so changing them re-runs
+    nothing."""
+    block = RESOURCES[job_class]
+    needs = {"mem_mb": block["mem_mb"], "runtime": block["runtime"]}
+    if DEVICES.get(job_class) == "cuda":
+        needs["gpu"] = block["gpu"]
+    return needs
 
 
 def manifest_sources(wildcards):

@@ -7,7 +7,9 @@ rule evaluate_predict:
         "logs/evaluate/predict_{model}.log",
     conda:
         "../envs/devfer.yaml"
-    threads: heavy_threads
+    threads: heavy_threads("evaluate")
+    resources:
+        **job_resources("evaluate"),
     params:
         settings=to_params(S.evaluation(config)) if MODELS else None,
         datasets=EVALUATION_DATASETS,
@@ -27,6 +29,9 @@ rule evaluate:
         "logs/evaluate/metrics.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
     params:
         settings=to_params(S.evaluation(config)) if MODELS else None,
     script:
@@ -42,7 +47,9 @@ rule evaluate_control:
         "logs/evaluate/predict_{model}_{control}.log",
     conda:
         "../envs/devfer.yaml"
-    threads: heavy_threads
+    threads: heavy_threads("evaluate")
+    resources:
+        **job_resources("evaluate"),
     params:
         settings=to_params(S.evaluation(config)) if MODELS else None,
         datasets=CONTROLLED,

@@ -9,6 +9,8 @@ rule faces_shard:
     conda:
         "../envs/devfer.yaml"
     threads: config["faces"]["threads"]
+    resources:
+        **job_resources("faces"),
     params:
         settings=lambda w: to_params(S.faces(config, w.dataset)),
         shards=N_SHARDS,
@@ -28,6 +30,9 @@ rule faces:
         "logs/faces/{dataset}/gather.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
     script:
         "../scripts/faces.py"
 
@@ -42,7 +47,9 @@ rule faces_control:
         "logs/faces/{sim}_{control}.log",
     conda:
         "../envs/devfer.yaml"
-    threads: heavy_threads
+    threads: heavy_threads("faces")
+    resources:
+        **job_resources("faces"),
     params:
         settings=lambda w: to_params(S.faces(config, w.sim)),
     script:

@@ -16,6 +16,9 @@ rule figures:
         "logs/figures.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
     params:
         groups=[to_params(g) for g in S.age_groups(config)],
     script:
@@ -38,5 +41,8 @@ rule figures_report_tables:
         "logs/figures_report_tables.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
     script:
         "../scripts/figures_report_tables.py"

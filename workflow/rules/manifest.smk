@@ -8,6 +8,9 @@ rule manifest:
         "logs/manifest/{dataset}.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
     params:
         dataset=lambda w: to_params(S.dataset(config, w.dataset)),
         seed=config["seed"],

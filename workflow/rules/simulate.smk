@@ -6,6 +6,9 @@ rule simulate:
         "logs/simulate/{sim}.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
     params:
         simulation=to_params(S.simulation(config)) if SIMULATED else None,
         dataset=lambda w: to_params(S.simulated_dataset(config, w.sim)),
@@ -21,6 +24,9 @@ rule simulate_truth:
         "logs/simulate/truth.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
     params:
         # Only the curve's parameters: rendering settings leave the truth unchanged.
         truth=(
@@ -50,6 +56,9 @@ rule simulate_control:
         "logs/simulate/{sim}_{control}.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
     params:
         simulation=to_params(S.simulation(config)) if SIMULATED else None,
         seed=config["seed"],

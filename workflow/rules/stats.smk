@@ -12,6 +12,9 @@ rule stats:
         "logs/stats/statistics.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
     params:
         settings=to_params(S.evaluation(config)) if MODELS else None,
     script:

@@ -8,7 +8,9 @@ rule train:
         "logs/train/{model}/seed{seed}.log",
     conda:
         "../envs/devfer.yaml"
-    threads: heavy_threads
+    threads: heavy_threads("train")
+    resources:
+        **job_resources("train"),
     params:
         settings=lambda w: to_params(S.train_model(config, w.model)),
     script:
@@ -25,7 +27,9 @@ rule train_grid_point:
         "logs/train/{model}/grid/{point}.log",
     conda:
         "../envs/devfer.yaml"
-    threads: heavy_threads
+    threads: heavy_threads("train")
+    resources:
+        **job_resources("train"),
     params:
         settings=lambda w: to_params(S.grid_point(config, w.model)),
         point=lambda w: to_params(GRID[int(w.point)]),
@@ -47,6 +51,9 @@ rule train_grid:
         "logs/train/{model}/grid.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
     params:
         points=[to_params(p) for p in GRID],
     script:
@@ -62,6 +69,9 @@ rule train_grid_all:
         "logs/train/grid_all.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
     script:
         "../scripts/train_grid_all.py"
 
@@ -80,5 +90,8 @@ rule train_histories:
         "logs/train/histories.log",
     conda:
         "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
     script:
         "../scripts/train_histories.py"
