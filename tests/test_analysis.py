@@ -420,12 +420,24 @@ def test_breakpoint_interval_is_the_subject_bootstrap(
     )
     assert "bootstrap" in row["breakpoint_method"] and "clusters" in row["breakpoint_method"]
     assert (seg["ci_low"], seg["ci_high"]) != (seg["profile_ci_low"], seg["profile_ci_high"])
-    # Two seeds: the subject bootstrap's interval widened by the two seeds' own breakpoints.
-    per_seed = []
+    # Two seeds: the subject bootstrap's interval widened by the two seeds' own breakpoints,
+    # the first seed's own interval (same resamples) telling its own share.
+    per_seed, single = [], None
     for s in SEEDS:
         one = images[images["seed"] == s]
-        per_seed.append(segmented_logistic(one["age"], one["correct"], one["cluster"])["estimate"])
-    expected = seed_interval(seg["estimate"], seg["ci_low"], seg["ci_high"], per_seed)
+        fit = segmented_logistic(
+            one["age"],
+            one["correct"],
+            one["cluster"],
+            n_boot=N_BOOT if single is None else 0,
+            seed=0,
+            images=one["image_id"],
+        )
+        per_seed.append(fit["estimate"])
+        single = single or (fit["ci_low"], fit["ci_high"])
+    expected = seed_interval(
+        seg["estimate"], seg["ci_low"], seg["ci_high"], per_seed, single=single
+    )
     assert (row["breakpoint_ci_low"], row["breakpoint_ci_high"]) == expected[:2]
     assert row["breakpoint_seed_sd"] == pytest.approx(np.std(per_seed, ddof=1))
     assert row["breakpoint_ci_low"] <= seg["ci_low"] and seg["ci_high"] <= row["breakpoint_ci_high"]

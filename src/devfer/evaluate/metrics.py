@@ -70,11 +70,16 @@ def cross_group(
             per_image["correct"].to_numpy(float), clusters.to_numpy(), n_boot, 0.95, seed
         )
         seed_df = pd.DataFrame(seeds)
+        single = None
+        if len(seeds) > 1:  # one seed's own interval, from the same resamples (`seed_interval`)
+            first = part[part["seed"] == seeds[0]["seed"]].set_index("image_id")["correct"]
+            one = first.reindex(per_image.index).to_numpy(float)
+            single = cluster_bootstrap_ci(one, clusters.to_numpy(), n_boot, 0.95, seed)
         numeric = seed_df.select_dtypes("number").drop(columns=["seed"])
         row = {"model": model, "age_group": group, "group_order": order[group]}
         row.update(numeric.mean().to_dict())
         accuracy = float(per_image["correct"].mean())
-        lo, hi, _ = seed_interval(accuracy, lo, hi, seed_df["accuracy"], 0.95, (0.0, 1.0))
+        lo, hi, _ = seed_interval(accuracy, lo, hi, seed_df["accuracy"], 0.95, (0.0, 1.0), single)
         row.update(
             n=len(per_image),
             accuracy=accuracy,

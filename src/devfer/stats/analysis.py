@@ -36,7 +36,7 @@ from devfer.stats.decomposition import (
     paired_table,
 )
 from devfer.stats.peak import spline_peak_age
-from devfer.stats.seeds import interval_scope, widen
+from devfer.stats.seeds import SeedTable, hold_training_variance, interval_scope
 from devfer.stats.transition import (
     crossover_age,
     four_param_logistic,
@@ -247,10 +247,32 @@ def analyse(
         else pd.DataFrame(columns=CURVE_COLUMNS)
     )
     seeds = sorted(predictions["seed"].unique()) if "seed" in predictions else [0]
-    table, curves_table, decomposition, changes = _with_training_variance(
-        predictions, controls or {}, groups, truth, spline_df, seeds,
-        (table, curves_table, decomposition, changes),
-    )  # fmt: skip
+    tables = {
+        "transition": table,
+        "curves": curves_table,
+        "decomposition": decomposition,
+        "changes": changes,
+    }
+
+    def one_seed(s: Any, with_intervals: bool) -> dict[str, pd.DataFrame]:
+        boot = n_boot if with_intervals else 0
+        preds = _one_seed(predictions, s)
+        ctl = {name: _one_seed(c, s) for name, c in (controls or {}).items()}
+        out = {
+            "transition": point_transitions(preds, ctl, truth, boot, seed, breakpoint_boot),
+            "curves": _point_curves(preds, spline_df, with_intervals),
+        }
+        if ctl:
+            pairs = paired_table(preds, ctl)
+            boot = max(n_boot, 200) if with_intervals else 0  # as `_control_analysis`
+            out["decomposition"] = group_decomposition(pairs, groups, boot, seed)
+            out["changes"] = change_decomposition(pairs, groups, boot, seed)
+        return out
+
+    held = hold_training_variance(tables, SEED_TABLES, seeds, one_seed)
+    table, decomposition = held["transition"], held["decomposition"]
+    curves_table = held["curves"].drop(columns="accuracy_seed_sd", errors="ignore")
+    changes = judge_changes(held["changes"]) if not held["changes"].empty else held["changes"]
     ages = predictions["age"].dropna()
     sds = [f"{est}_seed_sd" for est, _, _ in TRANSITION_INTERVALS]
     judged = judge(table.drop(columns=sds), changes, (float(ages.min()), float(ages.max())))
@@ -278,80 +300,59 @@ CHANGE_INTERVALS = [
     *((f"{p}_change", f"{p}_ci_low", f"{p}_ci_high") for p in ("observed", "shape", "expression")),
     *((f"share_{p}", f"share_{p}_ci_low", f"share_{p}_ci_high") for p in ("shape", "expression")),
 ]
+#: Each table's rows and intervals, for `hold_training_variance`.
+SEED_TABLES = {
+    "transition": SeedTable(("model", "curve"), tuple(TRANSITION_INTERVALS)),
+    "curves": SeedTable(("model", "fit", "age"), (tuple(CURVE_COLUMNS[3:]),), (0.0, 1.0)),
+    "decomposition": SeedTable(
+        ("model", "age_group", "quantity", "condition"), (("value", "ci_low", "ci_high"),)
+    ),
+    "changes": SeedTable(("model", "control"), tuple(CHANGE_INTERVALS)),
+}
 
 
 def _one_seed(table: pd.DataFrame, seed: Any) -> pd.DataFrame:
     return table[table["seed"] == seed] if "seed" in table else table
 
 
-def _with_training_variance(
+def point_transitions(
     predictions: pd.DataFrame,
     controls: Mapping[str, pd.DataFrame],
-    groups: Sequence[str],
     truth: float | None,
-    spline_df: int,
-    seeds: Sequence[Any],
-    tables: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The transition, curve and decomposition tables with intervals that also hold training
-    variance: every estimate made again on each seed alone (point estimates only), and each
-    interval widened by their spread (`devfer.stats.seeds`). With one seed the tables are
-    unchanged but for NaN `<estimate>_seed_sd` columns."""
-    table, curves, decomposition, changes = tables
-    per_table: list[pd.DataFrame] = []
-    per_curves: list[pd.DataFrame] = []
-    per_decomposition: list[pd.DataFrame] = []
-    per_changes: list[pd.DataFrame] = []
-    for s in seeds if len(seeds) > 1 else []:
-        preds = _one_seed(predictions, s)
-        ctl = {name: _one_seed(c, s) for name, c in controls.items()}
-        per_table.append(point_transitions(preds, ctl, truth))
-        per_curves.append(_point_curves(preds, spline_df))
-        if ctl:
-            pairs = paired_table(preds, ctl)
-            per_decomposition.append(group_decomposition(pairs, groups, 0, 0))
-            per_changes.append(change_decomposition(pairs, groups, 0, 0))
-    table = widen(table, per_table, ["model", "curve"], TRANSITION_INTERVALS)
-    curves = widen(curves, per_curves, ["model", "fit", "age"], [CURVE_COLUMNS[3:]], limits=(0, 1))
-    curves = curves.drop(columns="accuracy_seed_sd")
-    if not decomposition.empty:
-        keys = ["model", "age_group", "quantity", "condition"]
-        decomposition = widen(
-            decomposition, per_decomposition, keys, [("value", "ci_low", "ci_high")]
-        )
-    if not changes.empty:
-        changes = judge_changes(widen(changes, per_changes, ["model", "control"], CHANGE_INTERVALS))
-    return table, curves, decomposition, changes
-
-
-def point_transitions(
-    predictions: pd.DataFrame, controls: Mapping[str, pd.DataFrame], truth: float | None
+    n_boot: int = 0,
+    seed: int = 0,
+    breakpoint_boot: bool = True,
 ) -> pd.DataFrame:
-    """The transition table's estimates without intervals (one seed's, for its spread)."""
+    """The transition table of one seed, for the seeds' spread: its estimates, with their
+    intervals when `n_boot` > 0."""
     rows = []
     for model in sorted(predictions["model"].unique()):
         images = image_level(predictions, model)
         if images["image_id"].nunique() < MIN_IMAGES:
             continue
-        four = four_param_logistic(**_fit_data(images), n_boot=0)
-        rows.append(_fit_transition(model, images, truth, four, 0, 0))
+        four = four_param_logistic(**_fit_data(images), n_boot=n_boot, seed=seed)
+        rows.append(_fit_transition(model, images, truth, four, n_boot, seed, breakpoint_boot))
     if {"infant", "adult"} <= set(predictions["model"]):
-        rows.append(crossover_row(predictions, truth, 0, 0))
+        rows.append(crossover_row(predictions, truth, n_boot, seed))
     table = pd.DataFrame(rows).assign(curve=OBSERVED_CURVE)
     if controls:
-        extra = _control_transitions(paired_table(predictions, controls), controls, truth, 0, 0)
+        pairs = paired_table(predictions, controls)
+        extra = _control_transitions(pairs, controls, truth, n_boot, seed)
         table = pd.concat([table, pd.DataFrame(extra)], ignore_index=True)
     return table
 
 
-def _point_curves(predictions: pd.DataFrame, spline_df: int) -> pd.DataFrame:
-    """The fitted image-level trend curves of one seed (bands unused)."""
+def _point_curves(predictions: pd.DataFrame, spline_df: int, bands: bool) -> pd.DataFrame:
+    """The fitted image-level trend curves of one seed; their bands cluster-robust as in
+    `_curves` when `bands` (else cheaper ones, unused)."""
     parts = []
     for model in sorted(predictions["model"].unique()):
         images = image_level(predictions, model)
         if images["image_id"].nunique() < MIN_IMAGES or images["age"].nunique() <= spline_df:
             continue
-        curve = trend_curves(images["age"], images["correct"], _age_grid(images), spline_df)
+        robust = {"clusters": images["cluster"], "images": images["image_id"]} if bands else {}
+        grid = _age_grid(images)
+        curve = trend_curves(images["age"], images["correct"], grid, spline_df, **robust)
         parts.append(curve.assign(model=model))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CURVE_COLUMNS)
 

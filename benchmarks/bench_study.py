@@ -1,0 +1,116 @@
+"""The embedded study's wall time in units of this machine's speed, with the time per rule.
+
+    python benchmarks/bench_study.py [--cores 8] [--keep DIR] [--config-override KEY=VALUE ...]
+
+These machines' speed varies up to 4x between days, so seconds alone compare nothing. The
+unit (README "Benchmarks") is the time this machine needs for 10,000 training image-steps
+of a plain torchvision ResNet-18 (7 classes, random 64x64 tensors, batch 32, Adam, all
+cores). It is measured just before and just after the study, which runs from scratch
+(`snakemake --cores N` in a fresh copy of Snakefile, workflow/, src/ and config/, nothing
+cached), and the study's wall time is printed in units of their mean. Per rule: the jobs,
+their summed seconds and the span from the first start to the last end (from Snakemake's
+own metadata), so overlapping rules show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+import torchvision
+
+ROOT = Path(__file__).resolve().parents[1]
+UNIT_IMAGES = 10_000
+
+
+def unit_seconds(images: int = UNIT_IMAGES, batch: int = 32) -> float:
+    """Seconds for `images` training image-steps of a plain ResNet-18 at 64x64 (the unit)."""
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=7)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = torch.randn(batch, 3, 64, 64), torch.randint(0, 7, (batch,))
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    for _ in range(3):  # warm-up: allocator and kernels
+        step()
+    steps = max(1, round(images / batch))
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - start) * images / (steps * batch)
+
+
+def rule_times(workdir: Path) -> dict[str, tuple[int, float, float, float]]:
+    """Per rule: (jobs, summed seconds, first start, last end), from .snakemake/metadata."""
+    jobs: dict[str, dict[tuple[float, float], None]] = defaultdict(dict)
+    for path in (workdir / ".snakemake" / "metadata").glob("*"):
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if meta.get("starttime") and meta.get("endtime") and meta.get("rule"):
+            # One job with several outputs writes one record per output: count it once.
+            jobs[meta["rule"]][(meta["starttime"], meta["endtime"])] = None
+    out = {}
+    for rule, spans in jobs.items():
+        starts, ends = zip(*spans, strict=True)
+        total = sum(e - s for s, e in spans)
+        out[rule] = (len(spans), total, min(starts), max(ends))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cores", type=int, default=8)
+    parser.add_argument("--keep", type=Path, help="run in this folder and keep it")
+    parser.add_argument("--config-override", nargs="*", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="devfer-study-"))
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("Snakefile", "workflow", "src", "config"):
+        src, dst = ROOT / name, work / name
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dst)
+    before = unit_seconds()
+    print(f"unit before: {before:.1f} s", flush=True)
+    cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
+    if args.config_override:
+        cmd += ["--config", *args.config_override]
+    start = time.perf_counter()
+    with open(work / "study.log", "w") as log:
+        done = subprocess.run(cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT, check=False)
+    wall = time.perf_counter() - start
+    after = unit_seconds()
+    unit = (before + after) / 2
+    print(f"unit after: {after:.1f} s")
+    if done.returncode:
+        sys.exit(f"the study failed (exit {done.returncode}); see {work / 'study.log'}")
+    times = rule_times(work)
+    origin = min(t[2] for t in times.values())
+    print(f"\n{'rule':<28}{'jobs':>5}{'sum s':>9}{'from s':>9}{'to s':>9}{'units':>7}")
+    for rule, (n, total, first, last) in sorted(times.items(), key=lambda kv: kv[1][2]):
+        row = f"{rule:<28}{n:>5}{total:>9.0f}{first - origin:>9.0f}{last - origin:>9.0f}"
+        print(f"{row}{total / unit:>7.2f}")
+    print(f"\nstudy wall time: {wall:.0f} s = {wall / unit:.2f} units (unit {unit:.1f} s)")
+    print(f"outputs in {work}" if args.keep else "")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
