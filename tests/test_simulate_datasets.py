@@ -158,7 +158,7 @@ def test_unknown_format_is_refused_before_rendering(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="affectnet"):
         simulate_dataset(
             "x",
-            dataset=SimulatedDataset(format="fer2013", n_subjects=1),
+            dataset=SimulatedDataset(format="ckplus", n_subjects=1),
             settings=SETTINGS,
             seed=0,
             out_dir=tmp_path / "x",

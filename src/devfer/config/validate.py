@@ -18,6 +18,7 @@ SIMULATED_FORMAT_ADAPTER = {
     "tif": "folder_per_class",
     "affectnet": "affectnet",
     "utkface": "utkface",
+    "fer2013": "fer2013",
 }
 SIMULATION_ROOT = "results/simulation"
 

@@ -7,7 +7,10 @@ real adapters ingest it unchanged:
 * ``affectnet``: AffectNet's official layout, image folders plus training.csv and
   validation.csv with its columns and codes 0-10 (contempt, none, uncertain and no-face
   rows included, for the adapter to drop);
-* ``utkface``: UTKFace file names, ``[age]_[gender]_[race]_[date&time].jpg.chip.jpg``.
+* ``utkface``: UTKFace file names, ``[age]_[gender]_[race]_[date&time].jpg.chip.jpg``;
+* ``fer2013``: FER-2013's ``fer2013.csv`` (``emotion,pixels,Usage``), 48x48 grayscale,
+  Usage dealt by subject. FER-2013 names no subjects, so neither does the CSV; the answer
+  key's ``subject_id`` (and ``sex``) join the manifest on ``image_id``.
 
 :func:`simulate_dataset` returns the answer key (true age, expression, intensity, w(age),
 landmarks), which the workflow writes next to the images.
@@ -31,7 +34,7 @@ from devfer.simulate.render import Rendered, render_face
 from devfer.simulate.settings import SimulatedDataset, SimulationSettings
 from devfer.simulate.truth import adult_share, expression_weight
 
-FORMATS = ("tif", "affectnet", "utkface")
+FORMATS = ("tif", "affectnet", "utkface", "fer2013")
 # One render per planned image, with the identity it shows.
 Renders = list[tuple[Identity, Rendered]]
 
@@ -57,6 +60,14 @@ VALENCE_AROUSAL = {
     "neutral": (0.0, 0.0),
 }  # fmt: skip
 ADULTHOOD = 18.0
+LANDMARK_PARTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+# FER-2013's codes (`devfer.manifest.labels.FER2013_CODES`) and its published image side.
+FER2013_CODE = {
+    "angry": 0, "disgust": 1, "fear": 2, "happy": 3, "sad": 4, "surprise": 5, "neutral": 6,
+}  # fmt: skip
+FER2013_SIZE = 48
+# FER-2013's Usage shares (28,709 / 3,589 / 3,589 images), in the order the CSV lists them.
+FER2013_USAGE = {"Training": 0.8, "PublicTest": 0.1, "PrivateTest": 0.1}
 
 
 def dataset_rng(seed: int, name: str) -> np.random.Generator:
@@ -157,7 +168,7 @@ def _truth_columns(
     plan["shape_age"] = age if settings.shape_development else settings.shape_age
     plan["sex"] = [ident.sex for ident, _ in rendered]
     marks = np.stack([r.landmarks for _, r in rendered])
-    for k, part in enumerate(("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")):
+    for k, part in enumerate(LANDMARK_PARTS):
         plan[f"{part}_x"], plan[f"{part}_y"] = marks[:, k, 0], marks[:, k, 1]
     return plan
 
@@ -252,6 +263,55 @@ def write_utkface(
     return paths
 
 
+def fer2013_usage(subjects: np.ndarray, rng: np.random.Generator) -> dict[int, str]:
+    """Usage per subject: subjects shuffled and dealt Training / PublicTest / PrivateTest in
+    FER-2013's shares (round(share x subjects) to each test part), so that no subject is in
+    two parts and PrivateTest, which the adapter keeps as test, shares no one with training.
+    """
+    order = rng.permutation(np.unique(subjects))
+    n_private = round(FER2013_USAGE["PrivateTest"] * len(order))
+    n_public = round(FER2013_USAGE["PublicTest"] * len(order))
+    usage = {}
+    for i, s in enumerate(order.tolist()):
+        if i < n_private:
+            usage[s] = "PrivateTest"
+        elif i < n_private + n_public:
+            usage[s] = "PublicTest"
+        else:
+            usage[s] = "Training"
+    return usage
+
+
+def fer_pixels(image: Image.Image) -> str:
+    """FER-2013's pixel string: 48x48 luma (ITU-R 601-2, PIL's "L"), row-major, spaces."""
+    gray = image.convert("L")
+    if gray.size != (FER2013_SIZE, FER2013_SIZE):
+        gray = gray.resize((FER2013_SIZE, FER2013_SIZE), Image.Resampling.LANCZOS)
+    return " ".join(map(str, np.asarray(gray, dtype=np.uint8).ravel().tolist()))
+
+
+def write_fer2013(
+    plan: pd.DataFrame, rendered: Renders, out: Path, rng: np.random.Generator
+) -> list[str]:
+    """fer2013.csv with FER-2013's columns, codes and row order (Training, then PublicTest,
+    then PrivateTest); returns each planned image's CSV row number, which is what the
+    adapter's image ids are made of."""
+    usage = fer2013_usage(plan["subject"].to_numpy(), rng)
+    rows = pd.DataFrame(
+        {
+            "emotion": plan["expression"].map(FER2013_CODE).to_numpy(),
+            "pixels": [fer_pixels(r.image) for _, r in rendered],
+            "Usage": plan["subject"].map(usage).to_numpy(),
+        }
+    )
+    part = rows["Usage"].map({u: i for i, u in enumerate(FER2013_USAGE)})
+    order = np.argsort(part.to_numpy(), kind="stable")
+    rows.iloc[order].to_csv(out / "fer2013.csv", index=False)
+    row_of = np.empty(len(rows), dtype=int)
+    row_of[order] = np.arange(len(rows))
+    return [str(i) for i in row_of]
+
+
 def simulate_dataset(
     name: str,
     dataset: SimulatedDataset,
@@ -285,18 +345,26 @@ def simulate_dataset(
             unusable_share=dataset.unusable_share,
             validation_share=dataset.validation_share,
         )
-    else:
+    elif fmt == "utkface":
         paths = write_utkface(plan, rendered, out, quality, rng)
+    else:
+        paths = write_fer2013(plan, rendered, out, rng)
     truth = _truth_columns(plan, rendered, settings)
+    if fmt == "fer2013":  # landmarks in the written file's pixels, as for the other formats
+        marks = [f"{part}_{xy}" for part in LANDMARK_PARTS for xy in "xy"]
+        truth[marks] *= FER2013_SIZE / settings.image_size
     truth.insert(0, "image_id", [f"{name}/{p}" for p in paths])
     truth.insert(1, "subject_id", [f"{name}:{s}" for s in _subject_names(fmt, plan)])
     return truth
 
 
 def _subject_names(fmt: str, plan: pd.DataFrame) -> list[str]:
-    """The subject id the adapter will read back (for joining the answer key)."""
+    """The subject id the adapter will read back (for joining the answer key); FER-2013's
+    adapter reads none, so there the id is the simulation's own, joined by image id."""
     if fmt == "tif":
         return [f"inf{s:04d}" for s in plan["subject"]]
     if fmt == "affectnet":
         return [f"s{s:05d}" for s in plan["subject"]]
+    if fmt == "fer2013":
+        return [f"fer{s:05d}" for s in plan["subject"]]
     return [f"utk{s:05d}" for s in plan["subject"]]

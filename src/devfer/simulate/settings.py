@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 class SimulatedDataset:
     """One entry of ``simulation.datasets``: what to write and in which published layout."""
 
-    format: str  # "tif", "affectnet" or "utkface"
+    format: str  # "tif", "affectnet", "utkface" or "fer2013" (48x48 grayscale whatever image_size)
     n_subjects: int
     images_per_subject: int = 1
     age: tuple[float, float] = (0.0, 70.0)  # uniform age range, years
