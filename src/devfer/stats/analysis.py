@@ -264,9 +264,8 @@ def analyse(
         }
         if ctl:
             pairs = paired_table(preds, ctl)
-            boot = max(n_boot, 200) if with_intervals else 0  # as `_control_analysis`
-            out["decomposition"] = group_decomposition(pairs, groups, boot, seed)
-            out["changes"] = change_decomposition(pairs, groups, boot, seed)
+            parts = _decomposition_tables(pairs, groups, n_boot, seed, with_intervals)
+            out["decomposition"], out["changes"] = parts
         return out
 
     held = hold_training_variance(tables, SEED_TABLES, seeds, one_seed)
@@ -369,9 +368,20 @@ def _control_analysis(
     expression effect's midpoint (expression_off) and the expression-only curve's midpoint
     (shape_off: the same faces with one face shape at every age)."""
     pairs = paired_table(predictions, controls)
-    decomposition = group_decomposition(pairs, groups, max(n_boot, 200), seed)
-    changes = change_decomposition(pairs, groups, max(n_boot, 200), seed)
+    decomposition, changes = _decomposition_tables(pairs, groups, n_boot, seed, True)
     return decomposition, changes, _control_transitions(pairs, controls, truth, n_boot, seed)
+
+
+def _decomposition_tables(
+    pairs: pd.DataFrame, groups: Sequence[str], n_boot: int, seed: int, with_intervals: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The group decomposition and the change decomposition: with intervals from at least 200
+    resamples, or point estimates only (a seed's own, for the seeds' spread)."""
+    boot = max(n_boot, 200) if with_intervals else 0
+    return (
+        group_decomposition(pairs, groups, boot, seed),
+        change_decomposition(pairs, groups, boot, seed),
+    )
 
 
 def _control_transitions(
