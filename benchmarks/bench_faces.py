@@ -1,9 +1,15 @@
 """Detection + alignment throughput: batched versus one image at a time, same images.
 
     python benchmarks/bench_faces.py [--n 256] [--batch 32] [--threads 2]
+    python benchmarks/bench_faces.py --variants 160:20 128:40 [--n 256]
 
 Prints images/s for both and their ratio. Each image goes through the whole faces stage
 (decode, letterbox, MTCNN, similarity transform, warp), as in `devfer align`.
+
+`--variants DETECT_SIZE:MIN_FACE_SIZE ...` instead times the batched stage under each
+`faces.detect_size` / `faces.min_face_size`, with how far its eye landmarks and crops move
+from the first variant's (pixels of the original image; mean absolute crop difference in
+grey levels), so a faster setting shows what it costs.
 """
 
 from __future__ import annotations
@@ -29,8 +35,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", type=int, default=128, help="rendered image side")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--variants", nargs="+", metavar="DETECT:MIN_FACE")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.variants:
+        compare_variants(args)
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = rendered_faces(Path(tmp), args.n, args.size)
@@ -49,6 +59,34 @@ def main() -> None:
     for label, rate in rates.items():
         print(f"  {label:>14}: {rate:7.1f} images/s  (faces found: {100 * found[label]:.1f} %)")
     print(f"  batched / one at a time: {rates['batched'] / rates['one at a time']:.2f}x")
+
+
+def compare_variants(args: argparse.Namespace) -> None:
+    variants = [tuple(int(v) for v in text.split(":")) for text in args.variants]
+    eyes = ["left_eye_x", "left_eye_y", "right_eye_x", "right_eye_y"]
+    cfg = FacesSettings(size=64, margin=0.15, device=args.device, batch_size=args.batch)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = rendered_faces(Path(tmp), args.n, args.size)
+        rows = pd.DataFrame({"image_id": [p.name for p in paths], "path": list(map(str, paths))})
+        first = None
+        print(f"detection + alignment, {args.n} images of {args.size}px, batch {args.batch}")
+        for detect_size, min_face in variants:
+            detector = Detector(detect_size, 0.9, min_face, args.device)
+            align_rows(rows.head(8), cfg, detector, False)  # warm-up
+            start = time.perf_counter()
+            table, crops = align_rows(rows, cfg, detector, False)
+            rate = len(rows) / (time.perf_counter() - start)
+            found = 100 * (table["align_method"] == "landmarks").mean()
+            line = f"  {detect_size}:{min_face:<3} {rate:7.1f} images/s  faces {found:5.1f} %"
+            if first is None:
+                first = (table, crops)
+            else:
+                both = (table["crop_index"] >= 0) & (first[0]["crop_index"] >= 0)
+                moved = (table.loc[both, eyes] - first[0].loc[both, eyes]).abs().to_numpy(float)
+                a = crops[table.loc[both, "crop_index"].to_numpy()].astype(float)
+                b = first[1][first[0].loc[both, "crop_index"].to_numpy()].astype(float)
+                line += f"  eyes moved {moved.mean():.2f} px, crops differ {abs(a - b).mean():.2f}"
+            print(line)
 
 
 if __name__ == "__main__":

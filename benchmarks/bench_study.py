@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import torch
 import torchvision
@@ -55,19 +57,22 @@ def unit_seconds(images: int = UNIT_IMAGES, batch: int = 32) -> float:
 
 def rule_times(workdir: Path) -> dict[str, tuple[int, float, float, float]]:
     """Per rule: (jobs, summed seconds, first start, last end), from .snakemake/metadata."""
-    jobs: dict[str, dict[tuple[float, float], None]] = defaultdict(dict)
+    jobs: dict[str, dict[Any, tuple[float, float]]] = defaultdict(dict)
     for path in (workdir / ".snakemake" / "metadata").glob("*"):
         try:
             meta = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
         if meta.get("starttime") and meta.get("endtime") and meta.get("rule"):
-            # One job with several outputs writes one record per output: count it once.
-            jobs[meta["rule"]][(meta["starttime"], meta["endtime"])] = None
+            # One job with several outputs writes one record per output (times differ in
+            # the last digits): count the job once, by its hash, from first start to last end.
+            key = meta.get("job_hash", meta["starttime"])
+            s, e = jobs[meta["rule"]].get(key, (math.inf, 0.0))
+            jobs[meta["rule"]][key] = (min(s, meta["starttime"]), max(e, meta["endtime"]))
     out = {}
     for rule, spans in jobs.items():
-        starts, ends = zip(*spans, strict=True)
-        total = sum(e - s for s, e in spans)
+        starts, ends = zip(*spans.values(), strict=True)
+        total = sum(e - s for s, e in spans.values())
         out[rule] = (len(spans), total, min(starts), max(ends))
     return out
 

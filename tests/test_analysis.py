@@ -15,6 +15,7 @@ from devfer.stats import segmented_logistic
 from devfer.stats.analysis import (
     CROSSOVER,
     FIT_COLUMNS,
+    _group_rows,
     analyse,
     away_from_boundaries,
     image_level,
@@ -368,6 +369,26 @@ def test_too_few_images_or_groups_is_undetermined() -> None:
     assert "not fitted" in row["method"]
     assert out["trend_curves"].empty
     assert list(out["trend_curves"].columns) == CURVE_COLUMNS
+
+
+def test_group_verdict_tests_linearity_in_age_not_in_group_rank() -> None:
+    # The study's groups span unequal ages (the adult group 18-70 y): accuracy linear on the
+    # logit in the groups' mean ages is curved over the ranks 0..4, so a test over ranks calls
+    # it nonlinear (as it did before; FPR 0.08-0.13 in the calibration). Mean ages (r + 1)^2
+    # make the logit exactly quadratic in the rank r: over ranks the quadratic fits perfectly.
+    ages = (np.arange(5) + 1.0) ** 2
+    accuracy = expit(-1.2 + 0.08 * ages)
+    cross = pd.DataFrame(
+        {"model": "adult", "group_order": range(5), "accuracy": accuracy, "n": 20_000,
+         "age_mean": ages}
+    )  # fmt: skip
+    rows = _group_rows("adult", cross)
+    assert set(rows["decision"]) == {"linear"}
+    assert "x = mean age of the group's images" in rows["evidence"].iloc[0]
+    assert rows.loc[rows["fit"] == "quadratic", "p_value"].iloc[0] > 0.5
+    by_rank = _group_rows("adult", cross.drop(columns="age_mean"))
+    assert set(by_rank["decision"]) == {"nonlinear"}
+    assert "x = group position" in by_rank["evidence"].iloc[0]
 
 
 # ---------------------------------------------------------------- image-level inputs

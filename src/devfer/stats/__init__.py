@@ -8,7 +8,8 @@ reviewer accepts:
 
 1. **Classification metrics** (`metrics`) for one model on one age group.
 2. **Group-level trend** (`trends.group_trend`, `decision.fit_published_table`): linear vs
-   quadratic in the group position, with a proper nested test.
+   quadratic over the groups (their positions, or in the study their mean ages), with a
+   proper nested test.
 3. **Image-level trend** (`trends.image_trend`): logistic regressions of correctness on age
    with likelihood-ratio tests and subject-clustered errors.
 4. **Transition age** (`transition`, `segmented`) and the documented decision rule

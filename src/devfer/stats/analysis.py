@@ -94,7 +94,15 @@ def _group_rows(model: str, cross: pd.DataFrame) -> pd.DataFrame:
     if len(part) < MIN_GROUPS:
         why = f"only {len(part)} age groups have images; the trend needs {MIN_GROUPS}"
         return _undetermined(model, "group", int(part["n"].sum()), why)
-    fits = group_trend(part["accuracy"].to_numpy(), part["n"].to_numpy())
+    # Linearity in age, not in the group's rank: the groups span 2 to 50+ years each.
+    ages = part["age_mean"].to_numpy(float) if "age_mean" in part else np.full(len(part), np.nan)
+    by_age = bool(np.isfinite(ages).all() and np.all(np.diff(ages) > 0))
+    fits = group_trend(
+        part["accuracy"].to_numpy(),
+        part["n"].to_numpy(),
+        ages if by_age else None,
+        x_label="mean age of the group's images" if by_age else None,
+    )
     decision, evidence = decide_trajectory(fits)
     return pd.DataFrame(
         {

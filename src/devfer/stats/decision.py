@@ -107,7 +107,10 @@ def decide_trajectory(
         stat_txt = f"{quad['test']} = {quad['statistic']:.3g}"
     scale = quad.get("scale", "")
     on = f" ({scale} scale)" if isinstance(scale, str) and scale else ""
-    detail = f"quadratic vs linear{on} over {int(quad['n_groups'])} groups: {stat_txt}, p = {p:.3g}"
+    x = quad.get("x", "")
+    at = f" (x = {x})" if isinstance(x, str) and x else ""
+    groups = int(quad["n_groups"])
+    detail = f"quadratic vs linear{on} over {groups} groups{at}: {stat_txt}, p = {p:.3g}"
     if p < alpha:
         return "nonlinear", f"nonlinear: {detail} < {alpha:g}."
     return "linear", f"linear: {detail} >= {alpha:g} (no evidence of curvature)."
