@@ -94,7 +94,7 @@ def _group_rows(model: str, cross: pd.DataFrame) -> pd.DataFrame:
     if len(part) < MIN_GROUPS:
         why = f"only {len(part)} age groups have images; the trend needs {MIN_GROUPS}"
         return _undetermined(model, "group", int(part["n"].sum()), why)
-    # Linearity in age, not in the group's rank: the groups span 2 to 50+ years each.
+    # Linearity in age, not in the group's rank: the groups span 4 to 50+ years each.
     ages = part["age_mean"].to_numpy(float) if "age_mean" in part else np.full(len(part), np.nan)
     by_age = bool(np.isfinite(ages).all() and np.all(np.diff(ages) > 0))
     fits = group_trend(

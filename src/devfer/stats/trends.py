@@ -55,8 +55,9 @@ def group_trend(
     x = group position (0, 1, ..., G-1 unless `positions`, e.g. the groups' mean ages, are
     given; `x_label` names them in the `x` column, which the verdict's evidence quotes).
     Linear in the group position is not linear in age when the groups span unequal age
-    ranges (0-2, 2-6, 6-12, 12-18, 18+ y): an accuracy linear in age is then curved over
-    the positions, and the test calls it nonlinear. Pass the ages to test linearity in age.
+    ranges (the default's 0-4, 4-8, 8-13, 13-18, 18+ y): an accuracy linear in age is then
+    curved over the positions, and the test calls it nonlinear. Pass the ages to test
+    linearity in age.
 
     * n known (`method="auto"` or `"binomial"`): binomial GLM with logit link on the counts
       k_g = round(acc_g n_g) out of n_g, logit p_g = b0 + b1 x_g (+ b2 x_g^2), so "linear"
