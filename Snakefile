@@ -24,6 +24,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/calibration.smk"
+include: "workflow/rules/comparison.smk"
 
 
 rule all:

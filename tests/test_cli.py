@@ -70,4 +70,4 @@ def test_module_entry_point() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "devfer", "check-config", CONFIG], capture_output=True, text=True
     )
-    assert done.returncode == 0 and "valid (3 datasets)" in done.stdout
+    assert done.returncode == 0 and "valid (4 datasets)" in done.stdout

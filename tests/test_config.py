@@ -31,7 +31,11 @@ def test_defaults_are_filled() -> None:
 
 def test_resources_per_rule_class_have_defaults() -> None:
     resources = validate_config(minimal())["resources"]
-    assert set(resources) == {"light", "faces", "ages", "train", "evaluate", "calibration"}
+    assert set(resources) == {
+        "local_heavy_jobs", "light", "faces", "ages", "train", "evaluate", "calibration",
+        "comparison",
+    }  # fmt: skip
+    assert resources["local_heavy_jobs"] == 2
     assert resources["train"] == {"threads": 8, "mem_mb": 16000, "runtime": 720, "gpu": 1}
     # Face alignment takes faces.threads, locally and on a cluster alike.
     cfg = minimal()

@@ -35,7 +35,7 @@ DATASETS = {
 MARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 KEY_COLUMNS = [
     "image_id", "subject_id", "subject", "image_index", "age", "expression", "intensity",
-    "render_seed", "w", "adult_share", "shape_age", "sex",
+    "render_seed", "w", "adult_share", "shape_age", "sex", "skin_tone",
     *(f"{m}_{xy}" for m in MARKS for xy in "xy"),
 ]  # fmt: skip
 AFFECTNET_COLUMNS = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -204,6 +205,18 @@ def test_figures_rerun_alone(study: Path) -> None:
         if line.startswith(("rule ", "localrule "))
     }
     assert rules == {"figures"}, out[-3000:]
+
+
+def test_local_heavy_jobs_share_the_cores_and_rerun_nothing(study: Path) -> None:
+    cfg = yaml.safe_load((study / "config.yaml").read_text())
+    out = dry_run(study, cfg, "-R", "train", "--cores", "8")
+    # local_heavy_jobs 2: a training job takes 8 / 2 threads, so two run side by side, and
+    # torch never more than half of this machine's cores.
+    job = out.split("rule train:")[1].split("\n\n")[0]
+    assert "threads: 4" in job, job
+    assert f"torch_threads={max(1, min(4, (os.cpu_count() or 1) // 2))}," in job, job
+    cfg["resources"]["local_heavy_jobs"] = 1
+    assert "Nothing to be done" in dry_run(study, cfg)
 
 
 def test_second_run_has_nothing_to_do(study: Path) -> None:

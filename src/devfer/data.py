@@ -84,6 +84,10 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 
 
 def normalise(x: torch.Tensor) -> torch.Tensor:
+    """ImageNet normalisation; a one-channel (grayscale) batch takes the channels' means,
+    as timm does for a stem adapted to one channel."""
+    if x.shape[1] == 1:
+        return (x - MEAN.mean()) / STD.mean()
     return (x - MEAN.to(x.device)) / STD.to(x.device)
 
 
@@ -121,7 +125,8 @@ def augment_batch(
     """Flip, small rotation, random resized crop, stretch, proportion warp and colour jitter,
     per image, in one pass.
 
-    x is (N, 3, H, W) in [0, 1]. Geometry is one affine_grid/grid_sample call for the batch.
+    x is (N, C, H, W) in [0, 1], C = 3 (RGB) or 1 (grayscale). Geometry is one
+    affine_grid/grid_sample call for the batch.
     """
     n = x.shape[0]
 

@@ -1,3 +1,5 @@
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -27,6 +29,8 @@ except devfer_config.ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
 DATASETS = sorted(config["datasets"])
+# What the study prepares (manifest, faces, ages): not a dataset only the comparison reads.
+STUDY_DATASETS = S.study_datasets(config)
 SIMULATED = sorted(config.get("simulation", {}).get("datasets", {}))
 N_SHARDS = config["faces"]["shards"]
 AGE_DATASET = config["ages"].get("dataset")
@@ -42,6 +46,10 @@ CONTROLS = list(config.get("simulation", {}).get("controls", [])) if MODELS else
 CONTROLLED = [d for d in EVALUATION_DATASETS if d in SIMULATED] if CONTROLS else []
 # Each model's training data, as data: [dataset, age groups]; never how it is trained.
 TRAINING = S.training_datasets(config)
+# The model zoo (`snakemake comparison`): its dataset, backbones and runs.
+COMPARED = config["comparison"]["dataset"]
+BACKBONES = config["comparison"]["backbones"]
+REPLICATES = S.comparison_replicates(config) if COMPARED else []
 
 
 wildcard_constraints:
@@ -53,20 +61,26 @@ wildcard_constraints:
     control="expression_off|shape_off",
     scenario="flat|linear|transition|rise_fall",
     shard=r"\d+",
+    backbone="|".join(re.escape(b) for b in BACKBONES),
+    replicate=r"seed\d+(-fold\d+)?",
 
 
 # What a job asks a cluster scheduler for, by rule class (config `resources`). Face alignment
 # takes faces.threads everywhere; the other classes' threads count on a cluster only.
-RESOURCES = config["resources"]
+RESOURCES = {k: v for k, v in config["resources"].items() if isinstance(v, dict)}
 CLUSTER_THREADS = {name: block.get("threads") for name, block in RESOURCES.items()}
 CLUSTER_THREADS["faces"] = config["faces"]["threads"]
+# Training and inference jobs a local run keeps side by side.
+LOCAL_HEAVY_JOBS = config["resources"]["local_heavy_jobs"]
 # The device each class's stage runs on: a GPU is asked for where it is cuda.
 DEVICES = {
     "faces": config["faces"]["device"],
     "ages": config["ages"]["device"],
     "train": config.get("models", {}).get("device", "auto"),
     "evaluate": config.get("models", {}).get("device", "auto"),
+    "comparison": config["comparison"]["device"],
 }
+HEAVY_CLASSES = {"faces", "ages", "train", "evaluate", "comparison"}
 
 
 def on_cluster():
@@ -75,20 +89,29 @@ def on_cluster():
 
 
 def heavy_threads(job_class):
-    """Training and inference threads. Locally a job takes every core Snakemake was given,
-    one job at a time: two multi-threaded torch jobs sharing a few cores run slower than one
-    after the other. On a cluster it takes resources.<class>.threads: sbatch refuses a job
-    asking for more CPUs than a node has, whatever --cores says."""
+    """Training and inference threads. Locally --cores is shared among
+    resources.local_heavy_jobs such jobs: on 2 cores two one-thread trainings side by side
+    train more images a second than one two-thread training after the other. On a cluster
+    it takes resources.<class>.threads: sbatch refuses a job asking for more CPUs than a
+    node has, whatever --cores says."""
 
     def threads(wildcards):
         if on_cluster():
             return CLUSTER_THREADS[job_class]
         try:
-            return workflow.cores
+            return max(1, workflow.cores // LOCAL_HEAVY_JOBS)
         except WorkflowError:  # no --cores: a report or a dry listing, nothing runs
             return 1
 
     return threads
+
+
+def torch_threads(wildcards, threads):
+    """The threads torch uses. Locally never more than the machine's share per heavy job:
+    `--cores 8` on a 2-core machine would otherwise run two 4-thread jobs on 2 cores."""
+    if on_cluster():
+        return threads
+    return max(1, min(threads, (os.cpu_count() or 1) // LOCAL_HEAVY_JOBS))
 
 
 def light_threads(job_class):
@@ -102,6 +125,8 @@ def job_resources(job_class):
     nothing."""
     block = RESOURCES[job_class]
     needs = {"mem_mb": block["mem_mb"], "runtime": block["runtime"]}
+    if job_class in HEAVY_CLASSES:
+        needs["torch_threads"] = torch_threads
     if DEVICES.get(job_class) == "cuda":
         needs["gpu"] = block["gpu"]
     return needs
@@ -178,6 +203,35 @@ def calibration_design(wildcards):
     return files if files and all(Path(f).exists() for f in files) else []
 
 
+def comparison_inputs(wildcards):
+    """The comparison dataset's manifest, and a simulation's answer key (subjects, sex, skin
+    tone and age for the folds and the audit)."""
+    if not COMPARED:
+        try:
+            S.comparison(config)  # the message: which key to set, and to what
+        except devfer_config.ConfigError as exc:
+            raise WorkflowError(str(exc)) from None
+    files = {"manifest": f"results/manifests/{COMPARED}.parquet"}
+    if COMPARED in SIMULATED:
+        files["answer_key"] = f"results/simulation/{COMPARED}.parquet"
+    return files
+
+
+def comparison_files(name):
+    """One file of every comparison run (backbone x seed x fold)."""
+
+    def files(wildcards):
+        comparison_inputs(wildcards)  # the clear error when no dataset is set
+        return expand(
+            "results/comparison/runs/{backbone}/{replicate}/{name}",
+            backbone=BACKBONES,
+            replicate=REPLICATES,
+            name=name,
+        )
+
+    return files
+
+
 def stats_inputs(wildcards):
     files = {
         "predictions": expand("results/predictions/{model}.parquet", model=MODELS),
@@ -217,7 +271,7 @@ def report_tables():
     tables = {}
     if SIMULATED:
         tables["truth"] = ("results/simulation/truth.parquet", "truth", "Simulation")
-    for name in DATASETS:
+    for name in STUDY_DATASETS:
         qc = "Quality control"
         tables[f"manifest_qc_{name}"] = (
             f"results/qc/manifest/{name}.parquet",
@@ -291,9 +345,9 @@ def all_outputs():
     outs = []
     if SIMULATED:
         outs.append("results/simulation/truth.parquet")
-    outs += expand("results/manifests/{dataset}.parquet", dataset=DATASETS)
-    outs += expand("results/faces/{dataset}.parquet", dataset=DATASETS)
-    outs += expand("results/ages/{dataset}.parquet", dataset=DATASETS)
+    outs += expand("results/manifests/{dataset}.parquet", dataset=STUDY_DATASETS)
+    outs += expand("results/faces/{dataset}.parquet", dataset=STUDY_DATASETS)
+    outs += expand("results/ages/{dataset}.parquet", dataset=STUDY_DATASETS)
     if AGE_DATASET:
         outs.append("results/ages/estimator_metrics.parquet")
     outs += expand(

@@ -18,5 +18,5 @@ with logged(snakemake.log[0]):
         model=snakemake.input.model,
         out=snakemake.output.metrics,
         test_out=snakemake.output.test,
-        threads=snakemake.threads,
+        threads=snakemake.resources.get("torch_threads", snakemake.threads),
     )

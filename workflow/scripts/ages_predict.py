@@ -19,5 +19,5 @@ with logged(snakemake.log[0]):
         model=snakemake.input.get("model"),
         answer_key=snakemake.input.get("answer_key"),
         out=snakemake.output[0],
-        threads=snakemake.threads,
+        threads=snakemake.resources.get("torch_threads", snakemake.threads),
     )

@@ -17,5 +17,5 @@ with logged(snakemake.log[0]):
         files=DatasetFiles.from_input(snakemake.input),
         out_model=snakemake.output.model,
         out_history=snakemake.output.history,
-        threads=snakemake.threads,
+        threads=snakemake.resources.get("torch_threads", snakemake.threads),
     )

@@ -18,5 +18,5 @@ with logged(snakemake.log[0]):
         checkpoints=list(snakemake.input.models),
         data=evaluation_data(snakemake.input, snakemake.params.datasets),
         out=snakemake.output[0],
-        threads=snakemake.threads,
+        threads=snakemake.resources.get("torch_threads", snakemake.threads),
     )

@@ -16,7 +16,7 @@ with logged(snakemake.log[0]):
         manifest=snakemake.input.manifest,
         shard=0,
         shards=1,
-        threads=snakemake.threads,
+        threads=snakemake.resources.get("torch_threads", snakemake.threads),
         out_table=snakemake.output.table,
         out_store=snakemake.output.store,
     )

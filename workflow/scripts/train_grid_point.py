@@ -20,5 +20,5 @@ with logged(snakemake.log[0]):
         ages=snakemake.input.get("ages"),
         out_model=snakemake.output.model,
         out_history=snakemake.output.history,
-        threads=snakemake.threads,
+        threads=snakemake.resources.get("torch_threads", snakemake.threads),
     )

@@ -10,9 +10,16 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from devfer import CLASSES
 from devfer.ages.settings import AgePredictSettings, AgeTrainSettings, GroupSpec
 from devfer.calibration.settings import CalibrationSettings
-from devfer.config.validate import ConfigError, dataset_root
+from devfer.comparison.settings import (
+    ComparisonSettings,
+    CostSettings,
+    ScoreSettings,
+    replicate_name,
+)
+from devfer.config.validate import ConfigError, dataset_root, study_datasets
 from devfer.evaluate.settings import EvaluationSettings
 from devfer.faces.settings import FacesSettings
 from devfer.manifest.settings import DatasetSettings, SplitSettings
@@ -23,6 +30,8 @@ from devfer.train.settings import (
     ModelSettings,
     TrainModelSettings,
 )
+
+__all__ = ["study_datasets"]  # re-exported: where the study's stages are described
 
 T = TypeVar("T")
 
@@ -145,3 +154,52 @@ def calibration(cfg: Mapping[str, Any]) -> CalibrationSettings:
     block = cfg["calibration"]
     seeds = block.get("seeds") or len(cfg["models"]["seeds"])
     return _build(CalibrationSettings, block, seed=cfg["seed"], seeds=seeds)
+
+
+def _comparison_block(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    block = dict(cfg.get("comparison") or {})
+    if not block.get("dataset"):
+        raise ConfigError(
+            "the comparison needs a dataset: set 'comparison.dataset' to a labelled dataset "
+            "under 'datasets' (the embedded config's is fer_sim)."
+        )
+    return block
+
+
+def comparison(cfg: Mapping[str, Any]) -> ComparisonSettings:
+    """What a comparison run's weights and scores depend on (not which backbone it is)."""
+    block = _comparison_block(cfg)
+    classes = tuple(block.get("classes") or CLASSES)
+    # The seven in their canonical order, whatever order the config lists a subset in.
+    classes = tuple(c for c in CLASSES if c in classes)
+    return _build(
+        ComparisonSettings,
+        {k: v for k, v in block.items() if k not in ("augment", "classes", "seeds")},
+        seed=cfg["seed"],
+        classes=classes,
+        augment=_build(AugmentSettings, block.get("augment") or {}),
+    )
+
+
+def comparison_scores(cfg: Mapping[str, Any]) -> ScoreSettings:
+    block = _comparison_block(cfg)
+    return _build(ScoreSettings, block, classes=comparison(cfg).classes, seed=cfg["seed"])
+
+
+def comparison_cost(cfg: Mapping[str, Any]) -> CostSettings:
+    block = _comparison_block(cfg)
+    return CostSettings(
+        size=block["size"],
+        channels=block["channels"],
+        num_classes=len(comparison(cfg).classes),
+        batch=block["cost_batch"],
+        repeats=block["cost_repeats"],
+        device=block["device"],
+    )
+
+
+def comparison_replicates(cfg: Mapping[str, Any]) -> list[str]:
+    """Run names, one per seed (x fold): `seed2026-fold0`, ... (`replicate_name`)."""
+    block = _comparison_block(cfg)
+    folds = range(block["folds"]) if block["split"] == "folds" else [None]
+    return [replicate_name(s, k) for s in block["seeds"] for k in folds]

@@ -171,6 +171,7 @@ def _cross_checks(cfg: dict[str, Any]) -> list[str]:
     problems += _age_checks(cfg)
     problems += _model_checks(cfg)
     problems += _simulation_checks(cfg)
+    problems += _comparison_checks(cfg)
     for name in cfg["evaluation"].get("datasets") or []:
         if name not in cfg["datasets"]:
             problems.append(
@@ -236,6 +237,35 @@ def _model_checks(cfg: dict[str, Any]) -> list[str]:
     return problems
 
 
+def study_datasets(cfg: Mapping[str, Any]) -> list[str]:
+    """The datasets the study itself prepares (manifest, faces, ages): all but one that
+    only the comparison reads (its images are used whole, never aligned or aged)."""
+    only_compared = (cfg.get("comparison") or {}).get("dataset")
+    models = cfg.get("models", {}).values()
+    used = {m["dataset"] for m in models if isinstance(m, dict) and "dataset" in m}
+    used |= set(cfg.get("evaluation", {}).get("datasets") or [])
+    used.add(cfg.get("ages", {}).get("dataset"))
+    return sorted(d for d in cfg["datasets"] if d != only_compared or d in used)
+
+
+def _comparison_checks(cfg: dict[str, Any]) -> list[str]:
+    name = (cfg.get("comparison") or {}).get("dataset")
+    if name is None:
+        return []
+    ds = cfg["datasets"].get(name)
+    if ds is None:
+        known = ", ".join(sorted(cfg["datasets"]))
+        return [
+            f"config key 'comparison.dataset' is '{name}', which is not under 'datasets' "
+            f"(known: {known})."
+        ]
+    if ds["format"] not in LABELLED_FORMATS and not (
+        ds["format"] == "csv" and "label" in ds.get("columns", {})
+    ):
+        return [f"config key 'comparison.dataset': '{name}' has no expression labels."]
+    return []
+
+
 def _has_age_labels(ds: Mapping[str, Any]) -> bool:
     return ds["format"] == "utkface" or (ds["format"] == "csv" and "age" in ds.get("columns", {}))
 
@@ -252,7 +282,10 @@ def _age_checks(cfg: dict[str, Any]) -> list[str]:
     names = [g["name"] for g in ages["groups"]]
     if len(set(names)) != len(names):
         problems.append("config key 'ages.groups' repeats a group name.")
-    estimated = [n for n, ds in cfg["datasets"].items() if ds["age_source"] == "estimated"]
+    studied = study_datasets(cfg)  # a dataset only the comparison reads is never aged
+    estimated = [
+        n for n, ds in cfg["datasets"].items() if ds["age_source"] == "estimated" and n in studied
+    ]
     source = ages.get("dataset")
     if source is None and ages["checkpoint"] is None and estimated:
         problems.append(

@@ -10,7 +10,7 @@ real adapters ingest it unchanged:
 * ``utkface``: UTKFace file names, ``[age]_[gender]_[race]_[date&time].jpg.chip.jpg``;
 * ``fer2013``: FER-2013's ``fer2013.csv`` (``emotion,pixels,Usage``), 48x48 grayscale,
   Usage dealt by subject. FER-2013 names no subjects, so neither does the CSV; the answer
-  key's ``subject_id`` (and ``sex``) join the manifest on ``image_id``.
+  key's ``subject_id`` (and ``sex``, ``skin_tone``) join the manifest on ``image_id``.
 
 :func:`simulate_dataset` returns the answer key (true age, expression, intensity, w(age),
 landmarks), which the workflow writes next to the images.
@@ -29,7 +29,7 @@ from PIL import Image
 
 from devfer import CLASSES
 from devfer.progress import bar
-from devfer.simulate.identity import Identity, sample_identity
+from devfer.simulate.identity import Identity, sample_identity, skin_tone_group
 from devfer.simulate.render import Rendered, render_face
 from devfer.simulate.settings import SimulatedDataset, SimulationSettings
 from devfer.simulate.truth import adult_share, expression_weight
@@ -167,6 +167,7 @@ def _truth_columns(
     )
     plan["shape_age"] = age if settings.shape_development else settings.shape_age
     plan["sex"] = [ident.sex for ident, _ in rendered]
+    plan["skin_tone"] = [skin_tone_group(ident) for ident, _ in rendered]
     marks = np.stack([r.landmarks for _, r in rendered])
     for k, part in enumerate(LANDMARK_PARTS):
         plan[f"{part}_x"], plan[f"{part}_y"] = marks[:, k, 0], marks[:, k, 1]

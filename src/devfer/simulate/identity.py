@@ -69,6 +69,29 @@ class Identity:
     hair_volume: float
 
 
+# Skin-tone groups for fairness audits: the palette's light, middle and dark thirds, told
+# apart by luminance (Rec. 709), which falls monotonically along the palette.
+SKIN_TONE_GROUPS = ("light", "medium", "dark")
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    return np.asarray(rgb) @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def _palette_at(pos: float) -> np.ndarray:
+    lo = min(math.floor(pos), len(_SKIN_PALETTE) - 2)
+    return _SKIN_PALETTE[lo] + (pos - lo) * (_SKIN_PALETTE[lo + 1] - _SKIN_PALETTE[lo])
+
+
+_SKIN_CUTS = [float(_luminance(_palette_at(k * (len(_SKIN_PALETTE) - 1) / 3))) for k in (1, 2)]
+
+
+def skin_tone_group(identity: Identity) -> str:
+    """'light', 'medium' or 'dark': which third of the palette the skin was drawn from."""
+    lum = float(_luminance(identity.skin_tone))
+    return "light" if lum > _SKIN_CUTS[0] else "medium" if lum > _SKIN_CUTS[1] else "dark"
+
+
 def _choice(rng: np.random.Generator, options: dict[str, float]) -> str:
     keys = list(options)
     p = np.array([options[k] for k in keys], dtype=float)

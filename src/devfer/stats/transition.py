@@ -48,6 +48,14 @@ def _fpl_unpack(theta: np.ndarray) -> tuple[float, float, float, float]:
     return float(lower), float(upper), float(theta[2]), float(theta[3])
 
 
+def _fpl_p(theta: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Four-parameter logistic p(age), kept inside (0, 1) for the log-likelihood."""
+    lower = special.expit(theta[0])
+    upper = lower + (1 - lower) * special.expit(theta[1])
+    p = lower + (upper - lower) * special.expit(theta[3] * (a - theta[2]))
+    return np.clip(p, 1e-12, 1 - 1e-12, out=p)
+
+
 def _fpl_curve(theta: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Four-parameter logistic p(age) and its Jacobian dp/dtheta, shape (n, 4)."""
     t1, t2, mid, rate = theta
@@ -58,19 +66,24 @@ def _fpl_curve(theta: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray
     p = lower + (upper - lower) * s
     dl = lower * (1 - lower)
     ds = (upper - lower) * s * (1 - s)
-    jac = np.column_stack(
-        [
-            (1 - s) * dl + s * dl * (1 - e2),
-            s * (1 - lower) * e2 * (1 - e2),
-            -rate * ds,
-            (a - mid) * ds,
-        ]
-    )
-    return np.clip(p, 1e-12, 1 - 1e-12), jac
+    jac = np.empty((len(a), 4))
+    jac[:, 0] = dl * (1 - s * e2)  # (1 - s) dl + s dl (1 - e2)
+    jac[:, 1] = (1 - lower) * e2 * (1 - e2) * s
+    jac[:, 2] = -rate * ds
+    jac[:, 3] = (a - mid) * ds
+    return np.clip(p, 1e-12, 1 - 1e-12, out=p), jac
 
 
 def _bernoulli_loglik(p: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     return float(np.sum(w * (y * np.log(p) + (1 - y) * np.log1p(-p))))
+
+
+def _solve4(m: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """m^-1 b for the damped 4 x 4 information; least squares where m is singular."""
+    try:
+        return np.linalg.solve(m, b)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(m, b, rcond=None)[0]
 
 
 def _fpl_fit(
@@ -90,6 +103,10 @@ def _fpl_fit(
     raised until the log-likelihood does not fall. A handful of iterations from a warm
     start, which keeps the bootstrap cheap.
     """
+    # Rows of weight 0 (subjects a bootstrap resample left out) add nothing: drop them.
+    used = w > 0
+    if not used.all():
+        a, y, w = a[used], y[used], w[used]
     best: tuple[np.ndarray, float, bool] | None = None
     for x0 in starts:
         theta = np.clip(np.asarray(x0, dtype=float), lo, hi)
@@ -102,8 +119,9 @@ def _fpl_fit(
             info = (jac * v[:, None]).T @ jac
             while lam <= 1e10:
                 damped = info + lam * np.diag(np.diag(info) + 1e-12)
-                new = np.clip(theta + np.linalg.lstsq(damped, grad, rcond=None)[0], lo, hi)
-                p_new, jac_new = _fpl_curve(new, a)
+                new = np.clip(theta + _solve4(damped, grad), lo, hi)
+                # The Jacobian only for a step that is taken: most trial steps are not.
+                p_new = _fpl_p(new, a)
                 ll_new = _bernoulli_loglik(p_new, y, w)
                 if ll_new >= ll:
                     break
@@ -112,7 +130,8 @@ def _fpl_fit(
                 converged = True
                 break
             gain = ll_new - ll
-            theta, p, jac, ll = new, p_new, jac_new, ll_new
+            theta, ll = new, ll_new
+            p, jac = _fpl_curve(theta, a)
             lam = max(lam / 10, 1e-9)
             # Log-likelihood gains this small move the estimates by far less than their SEs.
             if gain < 1e-8 * (1 + abs(ll)):

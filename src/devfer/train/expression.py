@@ -26,11 +26,15 @@ class ExpressionNet(nn.Module):
         dropout: float = 0.5,
         pretrained: str = "none",
         frozen: Sequence[str] = (),
+        in_chans: int = 3,
     ) -> None:
         super().__init__()
-        self.backbone = create_backbone(architecture, 0, pretrained)  # 0 classes: pooled features
+        # 0 classes: pooled features. in_chans 1: a grayscale stem.
+        self.backbone = create_backbone(architecture, 0, pretrained, in_chans)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(self.backbone.num_features, num_classes)
+        # Pooled features; MobileNetV3's and a few others' pass a head conv after pooling.
+        features = getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
+        self.fc = nn.Linear(features, num_classes)
         for name in frozen:
             module = getattr(self.backbone, name, None)
             if module is None:
