@@ -259,3 +259,27 @@ def test_grid_points_train_for_the_grid_epochs(study: Path) -> None:
         assert len(history) == 1  # models.grid.epochs, not the model's own 2
     grid = pd.read_parquet(study / "results/models/infant/grid.parquet")
     assert len(grid) == 2 and grid["best"].sum() == 1
+
+
+def test_fairness_audit_of_the_study_models(study: Path) -> None:
+    done = subprocess.run(
+        [*SNAKEMAKE, "fairness", "-d", str(study), "--configfile", str(study / "config.yaml"),
+         "--cores", "2"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    per_group = pd.read_parquet(study / "results" / "metrics" / "fairness.parquet")
+    gaps = pd.read_parquet(study / "results" / "metrics" / "fairness_gaps.parquet")
+    assert set(per_group["model"]) == {"infant", "adult"}
+    assert {"sex", "age_group"} <= set(gaps["attribute"])
+    # A group's accuracy is its eligible faces' share correct, every seed pooled.
+    predictions = pd.read_parquet(study / "results" / "predictions" / "adult.parquet")
+    key = pd.concat(
+        pd.read_parquet(p, columns=["image_id", "sex"])
+        for p in (study / "results" / "simulation").glob("*_sim.parquet")
+    ).drop_duplicates("image_id")
+    eligible = predictions[predictions["eligible"]].merge(key, on="image_id")
+    want = eligible.groupby("sex")["correct"].mean()
+    row = per_group[(per_group["model"] == "adult") & (per_group["metric"] == "accuracy")
+                    & (per_group["attribute"] == "sex")].set_index("group")["estimate"]  # fmt: skip
+    assert row.to_dict() == pytest.approx(want.to_dict())

@@ -56,3 +56,27 @@ rule evaluate_control:
     # The same job as evaluate_predict, on the control faces (paired by image id).
     script:
         "../scripts/evaluate_predict.py"
+
+
+rule fairness:
+    input:
+        predictions=expand("results/predictions/{model}.parquet", model=MODELS),
+        # Sex and skin tone: what a simulation's answer key knows of each face.
+        answer_keys=expand(
+            "results/simulation/{sim}.parquet",
+            sim=[d for d in EVALUATION_DATASETS if d in SIMULATED],
+        ),
+    output:
+        per_group="results/metrics/fairness.parquet",
+        gaps="results/metrics/fairness_gaps.parquet",
+    log:
+        "logs/evaluate/fairness.log",
+    conda:
+        "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
+    params:
+        settings=to_params(S.study_fairness(config)) if MODELS else None,
+    script:
+        "../scripts/fairness.py"

@@ -203,3 +203,16 @@ def comparison_replicates(cfg: Mapping[str, Any]) -> list[str]:
     block = _comparison_block(cfg)
     folds = range(block["folds"]) if block["split"] == "folds" else [None]
     return [replicate_name(s, k) for s in block["seeds"] for k in folds]
+
+
+def study_fairness(cfg: Mapping[str, Any]) -> ScoreSettings:
+    """The fairness audit of the study's models: the seven classes, the evaluation's
+    resamples, the comparison block's attributes and permutations."""
+    block = cfg.get("comparison") or {}
+    return ScoreSettings(
+        classes=CLASSES,
+        n_boot=cfg["evaluation"]["n_boot"],
+        fairness=tuple(block.get("fairness", ("sex", "skin_tone", "age_group"))),
+        n_permutations=block.get("n_permutations", 500),
+        seed=cfg["seed"],
+    )
