@@ -17,7 +17,7 @@ CONFIG = str(ROOT / "config" / "config.yaml")
 STAGE_COMMANDS = {
     "simulate", "truth", "manifest", "align", "gather", "ages-train", "ages-predict",
     "ages-metrics", "train", "evaluate-predict", "evaluate", "statistics", "histories", "figures",
-    "control", "calibrate", "calibration",
+    "control", "calibrate", "calibration", "compare-run", "compare-cost", "compare", "fairness",
 }  # fmt: skip
 
 
@@ -71,3 +71,9 @@ def test_module_entry_point() -> None:
         [sys.executable, "-m", "devfer", "check-config", CONFIG], capture_output=True, text=True
     )
     assert done.returncode == 0 and "valid (4 datasets)" in done.stdout
+
+
+def test_unknown_comparison_run_is_a_usage_error(capsys) -> None:
+    args = ["compare-run", "--config", CONFIG, "--backbone", "resnet18", "--replicate", "seed1"]
+    assert main(args) == 2
+    assert "run 'seed1' is not in the config; its runs: seed2026-fold0" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from devfer.cli.calibration import add_calibration_commands
 from devfer.cli.common import UsageError
+from devfer.cli.comparison import add_comparison_commands
 from devfer.cli.stages import add_stage_commands
 
 __all__ = ["UsageError", "build_parser", "main"]
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_stage_commands(sub)
     add_calibration_commands(sub)
+    add_comparison_commands(sub)
     return parser
 
 
