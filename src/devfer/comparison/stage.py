@@ -28,6 +28,7 @@ from devfer.comparison.metrics import (
 from devfer.comparison.settings import ScoreSettings
 from devfer.progress import bar
 from devfer.provenance import write_table
+from devfer.simulate.identity import SKIN_TONE_GROUPS
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ def score_runs(frame: pd.DataFrame, settings: ScoreSettings) -> dict[str, pd.Dat
             n_permutations=settings.n_permutations,
             seed=settings.seed,
         )
+        one = ordered_groups(one, runs)
         per_group.append(one.assign(backbone=backbone, n_runs=runs["replicate"].nunique()))
         gaps.append(gap.assign(backbone=backbone))
     return {
@@ -75,6 +77,24 @@ def score_runs(frame: pd.DataFrame, settings: ScoreSettings) -> dict[str, pd.Dat
         "fairness": _front(_concat(per_group), ["backbone"]),
         "fairness_gaps": _front(_concat(gaps), ["backbone"]),
     }
+
+
+def ordered_groups(per_group: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Audit rows with age groups youngest first (by their faces' mean age) and skin tones
+    light to dark; attributes keep their audited order."""
+    rank = pd.Series(0.0, index=per_group.index)
+    if "age" in frame and "age_group" in frame:
+        mean_age = frame.groupby("age_group")["age"].mean()
+        ages = per_group["attribute"] == "age_group"
+        rank[ages] = per_group.loc[ages, "group"].map(mean_age).fillna(0.0)
+    tones = per_group["attribute"] == "skin_tone"
+    rank[tones] = per_group.loc[tones, "group"].map(
+        {t: float(i) for i, t in enumerate(SKIN_TONE_GROUPS)}
+    )
+    attribute_rank = {a: i for i, a in enumerate(dict.fromkeys(per_group["attribute"]))}
+    order = per_group.assign(_a=per_group["attribute"].map(attribute_rank), _r=rank.fillna(9.0))
+    order = order.sort_values(["_a", "_r"], kind="stable")
+    return order.drop(columns=["_a", "_r"]).reset_index(drop=True)
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:

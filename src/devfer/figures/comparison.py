@@ -10,6 +10,7 @@ from plotnine import (
     facet_wrap,
     geom_errorbar,
     geom_line,
+    geom_linerange,
     geom_point,
     geom_text,
     ggplot,
@@ -40,13 +41,16 @@ def accuracy_cost_plot(summary: pd.DataFrame, metric: str = "accuracy") -> ggplo
     df["sd"] = df["sd"].fillna(0.0)
     df["lo"], df["hi"] = df["mean"] - df["sd"], df["mean"] + df["sd"]
     front = df[pareto_front(df, "latency_ms", "mean")].sort_values("latency_ms")
+    # Labels just above each point's SD bar, whatever the accuracies' range.
+    span = float(df["hi"].max() - df["lo"].min()) or 0.1
+    df["label_y"] = df["hi"] + 0.04 * span
     return (
         ggplot(df, aes("latency_ms", "mean"))
         + geom_line(data=front, colour=GREY, linetype="dashed", size=0.4)
-        + geom_errorbar(aes(ymin="lo", ymax="hi"), width=0.02, colour=INK, size=0.4)
+        + geom_linerange(aes(ymin="lo", ymax="hi"), colour=INK, size=0.5)
         + geom_point(colour=INK, size=2)
-        + geom_text(aes(label="backbone"), nudge_y=0.012, size=7, colour=INK)
-        + scale_x_log10()
+        + geom_text(aes(y="label_y", label="backbone"), va="bottom", size=7, colour=INK)
+        + scale_x_log10(expand=(0.35, 0))  # room for the names at either end
         + labs(x="CPU latency at batch 1 (ms, log scale)", y=f"{metric_label(metric)} (mean ± SD)")
         + theme_devfer()
     )
@@ -82,6 +86,9 @@ def fairness_plot(fairness: pd.DataFrame, metric: str = "accuracy") -> ggplot:
     )
     df = fairness[fairness["metric"] == metric].copy()
     df["attribute"] = df["attribute"].map(pretty)
+    # Groups in the table's order (age groups youngest first), top to bottom.
+    levels = list(dict.fromkeys(df["group"]))[::-1]
+    df["group"] = pd.Categorical(df["group"], categories=levels)
     dodge = position_dodge(width=0.6)
     return (
         ggplot(df, aes("group", "estimate", colour="backbone"))
