@@ -9,6 +9,8 @@ rule ages_train:
     conda:
         "../envs/devfer.yaml"
     threads: heavy_threads("ages")
+    # First when cores free up: the adult model and every evaluation wait for it.
+    priority: 10
     resources:
         **job_resources("ages"),
     params:

@@ -88,30 +88,43 @@ def on_cluster():
     return workflow.non_local_exec or workflow.remote_exec
 
 
+# The age estimator's jobs take every core, alone: its training is on the study's critical
+# path (the adult model waits for the ages), and one thread made it 2x slower (2026-12-03).
+SOLE_CLASSES = {"ages"}
+
+
+def _local_share(job_class):
+    return 1 if job_class in SOLE_CLASSES else LOCAL_HEAVY_JOBS
+
+
 def heavy_threads(job_class):
     """Training and inference threads. Locally --cores is shared among
-    resources.local_heavy_jobs such jobs: on 2 cores two one-thread trainings side by side
-    train more images a second than one two-thread training after the other. On a cluster
-    it takes resources.<class>.threads: sbatch refuses a job asking for more CPUs than a
-    node has, whatever --cores says."""
+    resources.local_heavy_jobs such jobs (the age estimator's take all of them): on 2 cores
+    two one-thread trainings side by side train more images a second than one two-thread
+    training after the other. On a cluster it takes resources.<class>.threads: sbatch
+    refuses a job asking for more CPUs than a node has, whatever --cores says."""
 
     def threads(wildcards):
         if on_cluster():
             return CLUSTER_THREADS[job_class]
         try:
-            return max(1, workflow.cores // LOCAL_HEAVY_JOBS)
+            return max(1, workflow.cores // _local_share(job_class))
         except WorkflowError:  # no --cores: a report or a dry listing, nothing runs
             return 1
 
     return threads
 
 
-def torch_threads(wildcards, threads):
+def torch_threads(job_class):
     """The threads torch uses. Locally never more than the machine's share per heavy job:
     `--cores 8` on a 2-core machine would otherwise run two 4-thread jobs on 2 cores."""
-    if on_cluster():
-        return threads
-    return max(1, min(threads, (os.cpu_count() or 1) // LOCAL_HEAVY_JOBS))
+
+    def threads_of(wildcards, threads):
+        if on_cluster():
+            return threads
+        return max(1, min(threads, (os.cpu_count() or 1) // _local_share(job_class)))
+
+    return threads_of
 
 
 def light_threads(job_class):
@@ -126,7 +139,7 @@ def job_resources(job_class):
     block = RESOURCES[job_class]
     needs = {"mem_mb": block["mem_mb"], "runtime": block["runtime"]}
     if job_class in HEAVY_CLASSES:
-        needs["torch_threads"] = torch_threads
+        needs["torch_threads"] = torch_threads(job_class)
     if DEVICES.get(job_class) == "cuda":
         needs["gpu"] = block["gpu"]
     return needs
