@@ -1,3 +1,4 @@
+# ages_train has priority: the adult model and every evaluation wait for the estimator.
 rule ages_train:
     input:
         unpack(lambda w: dataset_inputs(AGE_DATASET)),
@@ -6,11 +7,10 @@ rule ages_train:
         history="results/models/age_estimator/history.parquet",
     log:
         "logs/ages/train.log",
+    priority: 10
     conda:
         "../envs/devfer.yaml"
     threads: heavy_threads("ages")
-    # First when cores free up: the adult model and every evaluation wait for it.
-    priority: 10
     resources:
         **job_resources("ages"),
     params:
