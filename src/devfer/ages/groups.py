@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from devfer.ages.settings import GroupSpec
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,11 @@ def parse_groups(spec: Sequence[Mapping[str, Any]]) -> list[AgeGroup]:
                 f"'{b.name}' starts at {b.lo:g}."
             )
     return groups
+
+
+def from_specs(specs: Sequence[GroupSpec]) -> list[AgeGroup]:
+    """The groups of typed settings (`GroupSpec`, as rules pass them), checked as config is."""
+    return parse_groups([asdict(g) for g in specs])
 
 
 def bucket(ages: np.ndarray | Sequence[float], groups: Sequence[AgeGroup]) -> np.ndarray:

@@ -12,9 +12,9 @@ import pandas as pd
 import torch
 
 from devfer.ages.estimator import AgeHead, predict_ages
-from devfer.ages.groups import AgeGroup, bucket, known_age_rows, parse_groups
+from devfer.ages.groups import bucket, from_specs, known_age_rows
 from devfer.ages.metrics import estimator_metrics
-from devfer.ages.settings import AgePredictSettings, AgeTrainSettings, GroupSpec
+from devfer.ages.settings import AgePredictSettings, AgeTrainSettings
 from devfer.backbones import WeightsError, create_backbone
 from devfer.data import FaceBatches, crops_tensor, load_faces
 from devfer.device import pick_device
@@ -24,10 +24,6 @@ from devfer.runlog import set_threads
 from devfer.train.loop import TrainSettings, fit
 
 log = logging.getLogger(__name__)
-
-
-def _groups(specs: tuple[GroupSpec, ...]) -> list[AgeGroup]:
-    return parse_groups([asdict(g) for g in specs])
 
 
 def labelled_faces(rows: pd.DataFrame, store: Any, split: str) -> tuple[FaceBatches, pd.DataFrame]:
@@ -108,7 +104,7 @@ def predict_dataset(
     """Age and age group for every aligned face of a dataset: estimated, labelled, known,
     or (`age_source` 'truth') the true age from a simulation's `answer_key`."""
     set_threads(threads)
-    groups = _groups(settings.groups)
+    groups = from_specs(settings.groups)
     rows, crops = load_faces(files.faces, files.manifest, files.store)
     source = settings.age_source
     if source == "estimated":
@@ -148,7 +144,7 @@ def score_estimator(
 ) -> None:
     """Estimator quality on the age-labelled dataset's held-out test split."""
     set_threads(threads)
-    groups = _groups(settings.groups)
+    groups = from_specs(settings.groups)
     rows, crops = load_faces(files.faces, files.manifest, files.store)
     test, part = labelled_faces(rows, crops, "test")
     net, head, _ = load_estimator(model)

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from devfer.ages.groups import bucket, parse_groups
+from devfer.ages.groups import bucket, from_specs
 from devfer.ages.settings import GroupSpec
 from devfer.comparison.folds import fold_split, subject_folds
 from devfer.faces.imageio import OK, load_rgb
@@ -49,9 +49,8 @@ def comparison_table(
                 known = joined[column].to_numpy()
                 rows[column] = rows[column].where(rows[column].notna(), known)
     rows["age"] = pd.to_numeric(rows["age"], errors="coerce")
-    spec = [{"name": g.name, "min": g.min, "max": g.max} for g in groups]
     rows["age_group"] = pd.Series(
-        bucket(rows["age"].to_numpy(dtype=float, na_value=np.nan), parse_groups(spec)),
+        bucket(rows["age"].to_numpy(dtype=float, na_value=np.nan), from_specs(groups)),
         dtype="string",
     )
     keep = ["image_id", "path", "label", "split", "subject_id", "sex", "skin_tone", "age"]

@@ -208,11 +208,11 @@ def comparison_replicates(cfg: Mapping[str, Any]) -> list[str]:
 def study_fairness(cfg: Mapping[str, Any]) -> ScoreSettings:
     """The fairness audit of the study's models: the seven classes, the evaluation's
     resamples, the comparison block's attributes and permutations."""
-    block = cfg.get("comparison") or {}
+    block = cfg["comparison"]  # validated: the schema's defaults are filled in
     return ScoreSettings(
         classes=CLASSES,
         n_boot=cfg["evaluation"]["n_boot"],
-        fairness=tuple(block.get("fairness", ("sex", "skin_tone", "age_group"))),
-        n_permutations=block.get("n_permutations", 500),
+        fairness=tuple(block["fairness"]),
+        n_permutations=block["n_permutations"],
         seed=cfg["seed"],
     )

@@ -221,9 +221,7 @@ def _model_checks(cfg: dict[str, Any]) -> list[str]:
                 f"config key 'models.{name}.dataset' is '{model['dataset']}', which is not "
                 "under 'datasets'."
             )
-        elif ds["format"] not in LABELLED_FORMATS and not (
-            ds["format"] == "csv" and "label" in ds.get("columns", {})
-        ):
+        elif not _has_expression_labels(ds):
             problems.append(
                 f"config key 'models.{name}.dataset': '{model['dataset']}' has no expression "
                 "labels."
@@ -259,11 +257,15 @@ def _comparison_checks(cfg: dict[str, Any]) -> list[str]:
             f"config key 'comparison.dataset' is '{name}', which is not under 'datasets' "
             f"(known: {known})."
         ]
-    if ds["format"] not in LABELLED_FORMATS and not (
-        ds["format"] == "csv" and "label" in ds.get("columns", {})
-    ):
+    if not _has_expression_labels(ds):
         return [f"config key 'comparison.dataset': '{name}' has no expression labels."]
     return []
+
+
+def _has_expression_labels(ds: Mapping[str, Any]) -> bool:
+    return ds["format"] in LABELLED_FORMATS or (
+        ds["format"] == "csv" and "label" in ds.get("columns", {})
+    )
 
 
 def _has_age_labels(ds: Mapping[str, Any]) -> bool:
