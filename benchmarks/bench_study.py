@@ -1,7 +1,7 @@
 """The embedded study's wall time in units of this machine's speed, with the time per rule.
 
     python benchmarks/bench_study.py [--cores 8] [--keep DIR] [--target comparison]
-        [--config-override KEY=VALUE ...]
+        [--overlay SCENARIO.yaml] [--config-override KEY=VALUE ...]
 
 These machines' speed varies up to 4x between days, so seconds alone compare nothing. The
 unit (README "Benchmarks") is the time this machine needs for 10,000 training image-steps
@@ -83,6 +83,9 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=8)
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it")
     parser.add_argument("--config-override", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--overlay", type=Path, help="a YAML file merged over config/config.yaml (a scenario)"
+    )
     parser.add_argument("--target", help="a workflow target instead of the study (comparison)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="devfer-study-"))
@@ -98,6 +101,9 @@ def main() -> None:
     cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
     if args.target:
         cmd.insert(3, args.target)
+    if args.overlay:
+        shutil.copy2(args.overlay, work / "overlay.yaml")
+        cmd += ["--configfile", "config/config.yaml", "overlay.yaml"]
     if args.config_override:
         cmd += ["--config", *args.config_override]
     start = time.perf_counter()

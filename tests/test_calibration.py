@@ -42,7 +42,49 @@ def test_the_truths_are_what_the_scenarios_say() -> None:
     assert ages[np.argmax(peak.adult(ages))] == pytest.approx(12.0)
     with pytest.raises(ValueError, match="flat, linear, transition, rise_fall"):
         scenario("sideways", s)
-    assert set(SCENARIOS) == {"flat", "linear", "transition", "rise_fall"}
+    assert set(SCENARIOS) == {
+        "flat", "linear", "transition", "rise_fall", "shape_only", "shape_and_expression",
+    }  # fmt: skip
+
+
+def test_the_face_shape_scenarios_add_an_expression_effect_to_their_control() -> None:
+    s = CalibrationSettings()
+    ages = np.array([0.0, 9.0, 40.0])
+    both = scenario("shape_and_expression", s)
+    # The control is face shape alone (the linear curves); the effect is 20 points (infant
+    # model, gained) and 12 (adult model, lost) on infant-like displays, half of it at 9 y.
+    young = 1 / (1 + np.exp((ages - 9.0) / 1.5))
+    assert both.infant(ages) - both.infant_control(ages) == pytest.approx(0.20 * young)
+    assert both.adult(ages) - both.adult_control(ages) == pytest.approx(-0.12 * young)
+    assert both.effect_midpoint == 9.0 and both.control().adult is both.adult_control
+    null = scenario("shape_only", s)
+    assert null.adult(ages) == pytest.approx(null.adult_control(ages))
+    assert math.isnan(null.effect_midpoint)
+    assert scenario("linear", s).control() is None
+
+
+def test_control_renderings_follow_their_curve_and_agree_as_configured() -> None:
+    s = CalibrationSettings(
+        seed_shift_sd=0.0, seed_level_sd=0.0, subject_spread=0.0, subjects=6000,
+        control_agreement=0.5,
+    )  # fmt: skip
+    rng = np.random.default_rng(5)
+    truth = scenario("shape_and_expression", s)
+    preds = simulate_study(truth, Design.default(s, rng), GROUPS, s, rng)
+    adults = preds[(preds["model"] == "infant") & (preds["age"] >= 18)]
+    # On adults the effect is gone: both renderings score the linear curve, and agree on the
+    # same faces with correlation control_agreement.
+    expected = truth.infant_control(adults["age"].to_numpy()).mean()
+    for col in ("correct", "correct_expression_off"):
+        assert adults[col].mean() == pytest.approx(expected, abs=0.02)
+    r = np.corrcoef(adults["correct"], adults["correct_expression_off"])[0, 1]
+    assert r == pytest.approx(0.5, abs=0.04)
+    babies = preds[(preds["model"] == "infant") & (preds["age"] < 2)]
+    gain = (babies["correct"].astype(float) - babies["correct_expression_off"]).mean()
+    assert gain == pytest.approx(0.20, abs=0.03)  # the infant model's effect on infants
+    assert "correct_expression_off" not in simulate_study(
+        scenario("flat", s), Design.default(s, rng), GROUPS, s, rng
+    )
 
 
 def test_simulated_accuracy_matches_the_true_group_accuracy() -> None:
@@ -135,6 +177,28 @@ def test_one_study_runs_the_study_analysis(tmp_path: Path) -> None:
     quantities = set(table["quantity"])
     assert {"crossover", "midpoint, adult model", "image-level verdict, infant model"} <= quantities
     assert (table.loc[table["quantity"] == "crossover", "truth"] == 9.0).all()
+
+
+@pytest.mark.slow
+def test_a_face_shape_study_scores_the_expression_effect(tmp_path: Path) -> None:
+    cfg = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+    settings = replace(S.calibration(cfg), n_studies=1, n_boot=20, subjects=300)
+    out = tmp_path / "both.parquet"
+    run_scenario(
+        settings=settings,
+        name="shape_and_expression",
+        groups=S.age_groups(cfg),
+        evaluation=S.evaluation(cfg),
+        out=str(out),
+    )
+    table = pd.read_parquet(out).set_index("quantity")
+    assert table.loc["expression-effect midpoint, both models", "truth"] == 9.0
+    verdicts = ["credible expression-effect transition, both models",
+                "credible observed-curve transition (any row)"]  # fmt: skip
+    assert table.loc[verdicts, "truth"].tolist() == [1.0, 0.0]
+    # The true split of the adult model's change: face shape is the linear curve's change.
+    shape = table.loc["shape change, adult model", "truth"]
+    assert 0.3 < shape < 0.45 and table.loc["expression change, adult model", "truth"] > 0.08
 
 
 def test_cross_group_runs_on_simulated_outcomes() -> None:

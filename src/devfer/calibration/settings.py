@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: The known truths the analysis is checked against (see `devfer.calibration.outcomes`).
-SCENARIOS = ("flat", "linear", "transition", "rise_fall")
+SCENARIOS = (
+    "flat",
+    "linear",
+    "transition",
+    "rise_fall",
+    "shape_only",
+    "shape_and_expression",
+)
 
 
 @dataclass(frozen=True)
@@ -19,6 +26,8 @@ class CalibrationSettings:
     subject_spread: float = 0.5  # how far a subject's accuracy strays from the curve (0-1)
     seeds: int = 1  # trained models per model name (the config default: the study's seeds)
     seed_agreement: float = 0.6  # correlation of one image's correctness between two seeds
+    # Correlation of a model's correctness on an image and on its control rendering.
+    control_agreement: float = 0.6
     seed_shift_sd: float = 1.0  # SD of a trained model's transition age around the truth (y)
     seed_level_sd: float = 0.04  # SD of a trained model's accuracy level around the truth
     midpoint: float = 9.0  # true transition age of the transition scenario

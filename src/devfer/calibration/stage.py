@@ -29,6 +29,11 @@ from devfer.progress import bar
 from devfer.provenance import write_table
 from devfer.runlog import set_threads
 from devfer.stats.analysis import CROSSOVER, analyse
+from devfer.stats.credibility import EFFECT_CURVE, OBSERVED_CURVE
+from devfer.stats.decomposition import BOTH
+
+#: The column of a simulated study holding each image's correctness on its control.
+CONTROL_COLUMN = "correct_expression_off"
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,10 @@ TRUTH_SUBJECTS = 20_000
 def score_study(
     truth: Scenario, out: dict[str, pd.DataFrame], cross: pd.DataFrame, acc: pd.DataFrame
 ) -> list[dict[str, Any]]:
-    """Rows of one study: each interval with its truth, each verdict with the true answer."""
+    """Rows of one study: each interval with its truth, each verdict with the true answer.
+
+    `acc` holds the true group accuracies (`truth`) and, in the scenarios with controls, the
+    control's (`truth_control`)."""
     rows: list[dict[str, Any]] = []
 
     def interval(quantity: str, est: float, lo: float, hi: float, target: float) -> None:
@@ -64,6 +72,8 @@ def score_study(
     if CROSSOVER in observed.index:
         r = observed.loc[CROSSOVER]
         interval("crossover", r.estimate, r.ci_low, r.ci_high, truth.crossover)
+    if truth.control() is not None:
+        rows += _control_rows(truth, out, acc)
     fits = out["trend_fits"]
     fits = fits[fits["analysis"] == "all images"].drop_duplicates(["model", "level"])
     for r in fits.itertuples():
@@ -78,6 +88,56 @@ def score_study(
     return rows
 
 
+def _control_rows(
+    truth: Scenario, out: dict[str, pd.DataFrame], acc: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """The face-shape scenarios' rows: the expression-effect midpoints against the true
+    effect midpoint; each model's change from the youngest to the oldest group split into
+    face shape and expression (expression_off control) against the true curves' split; and
+    how often a transition is called credible, from the effect (power where expressions
+    develop, false positives where they do not) and from the observed curves (always false
+    positives: face shape moves them)."""
+    rows: list[dict[str, Any]] = []
+    tr = out["transition"]
+    effect = tr[tr["curve"] == EFFECT_CURVE].set_index("model")
+    develops = math.isfinite(truth.effect_midpoint)
+    for model in ("infant", "adult", BOTH):
+        if model not in effect.index:
+            continue
+        r = effect.loc[model]
+        name = "both models" if model == BOTH else f"{model} model"
+        rows.append(
+            {"kind": "interval", "quantity": f"expression-effect midpoint, {name}",
+             "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+             "truth": truth.effect_midpoint}
+        )  # fmt: skip
+        rows.append(
+            {"kind": "verdict", "quantity": f"credible expression-effect transition, {name}",
+             "estimate": float(bool(r.credible)), "truth": float(develops)}
+        )  # fmt: skip
+    observed = tr[tr["curve"] == OBSERVED_CURVE]
+    rows.append(
+        {"kind": "verdict", "quantity": "credible observed-curve transition (any row)",
+         "estimate": float(observed["credible"].astype(bool).any()), "truth": 0.0}
+    )  # fmt: skip
+    changes = out["decomposition_change"]
+    if changes.empty:
+        return rows
+    true = acc.set_index(["model", "age_group"])
+    for r in changes[changes["control"] == "expression_off"].itertuples():
+        young, old = true.loc[(r.model, r.from_group)], true.loc[(r.model, r.to_group)]
+        shape = old["truth_control"] - young["truth_control"]
+        expression = old["truth"] - young["truth"] - shape
+        for part, target in (("shape", shape), ("expression", expression)):
+            rows.append(
+                {"kind": "interval", "quantity": f"{part} change, {r.model} model",
+                 "estimate": getattr(r, f"{part}_change"),
+                 "ci_low": getattr(r, f"{part}_ci_low"),
+                 "ci_high": getattr(r, f"{part}_ci_high"), "truth": target}
+            )  # fmt: skip
+    return rows
+
+
 def analyse_study(
     preds: pd.DataFrame,
     age_groups: Sequence[AgeGroup],
@@ -86,8 +146,14 @@ def analyse_study(
     seed: int,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """The study's own evaluation and analysis of one simulated prediction table:
-    (the stats stage's tables, the cross-group table)."""
+    (the stats stage's tables, the cross-group table). A `correct_expression_off` column is
+    the expression_off control's correctness, analysed as the study analyses its controls."""
     names = [g.name for g in age_groups]
+    controls = None
+    if CONTROL_COLUMN in preds:
+        control = preds.drop(columns="correct").rename(columns={CONTROL_COLUMN: "correct"})
+        controls = {"expression_off": control}
+        preds = preds.drop(columns=CONTROL_COLUMN)
     mix = reference_mix(preds, evaluation.reference_mix)
     cross, _ = cross_group(preds, names, mix, n_boot, seed)
     result = analyse(
@@ -100,6 +166,8 @@ def analyse_study(
         seed,
         evaluation.spline_df,
         breakpoint_boot=False,  # no scenario has a true breakpoint to score
+        controls=controls,
+        groups=names,
     )
     return result, cross
 
@@ -131,6 +199,12 @@ def run_scenario(
             CalibrationSettings(**{**asdict(settings), "subjects": TRUTH_SUBJECTS}), rng
         )
     acc = true_group_accuracy(truth, population, age_groups, settings, rng)
+    control = truth.control()
+    if control is not None:
+        control_acc = true_group_accuracy(control, population, age_groups, settings, rng)
+        acc = acc.merge(
+            control_acc.rename(columns={"truth": "truth_control"}), on=["model", "age_group"]
+        )
     rows = []
     for study in bar(range(settings.n_studies), desc=f"calibration {name}", unit="study"):
         study_rng = np.random.default_rng([settings.seed, SCENARIOS.index(name), study])
