@@ -244,3 +244,19 @@ def test_controls_need_a_simulated_evaluation_dataset() -> None:
     cfg["simulation"]["controls"] = ["pose_off"]
     with pytest.raises(ConfigError, match="pose_off"):
         validate_config(cfg)
+
+
+def test_a_valence_arousal_head_needs_a_dataset_with_valence_and_arousal() -> None:
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    overlay = yaml.safe_load((ROOT / "config" / "valence_arousal.yaml").read_text())
+    cfg["models"]["adult"].update(overlay["models"]["adult"])
+    head = settings.model(validate_config(cfg), "adult").valence_arousal
+    assert head.enabled and head.loss == "mse" and head.weight == 1.0
+    assert not settings.model(validate_config(cfg), "infant").valence_arousal.enabled
+    cfg["models"]["infant"]["valence_arousal"] = {"enabled": True}
+    with pytest.raises(
+        ConfigError,
+        match=r"'models\.infant\.valence_arousal\.enabled' is true, but 'tif_sim' "
+        r"\(folder_per_class\) carries no valence or arousal",
+    ):
+        validate_config(cfg)

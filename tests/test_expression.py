@@ -259,3 +259,75 @@ def test_proportion_warp_is_monotone_and_off_by_default() -> None:
     x = torch.rand(4, 3, 48, 48)
     plain = AugmentSettings(flip=False, rotation=0, scale=(1.0, 1.0), color=0.0)
     assert torch.equal(augment_batch(x, plain), x)
+
+
+def test_affect_loss_skips_unannotated_rows_and_matches_hand_values() -> None:
+    from devfer.train.expression import AffectLoss
+
+    pred = torch.tensor([[0.0, 0.5], [1.0, 0.5], [0.5, 0.0]])
+    true = torch.tensor([[0.0, float("nan")], [0.5, 0.5], [float("nan"), float("nan")]])
+    # Valence: rows 0 and 1, errors 0 and 0.5 -> MSE 0.125; arousal: row 1 only, error 0.
+    assert AffectLoss(kind="mse")(pred, true).item() == pytest.approx((0.125 + 0.0) / 2)
+    # CCC needs two annotated rows: only valence counts. pred (0, 1), true (0, 0.5): means
+    # 0.5 and 0.25, variances 0.25 and 0.0625, covariance 0.125 -> CCC = 0.25 / 0.375.
+    assert AffectLoss(kind="ccc")(pred, true).item() == pytest.approx(1 - 0.25 / 0.375)
+    # Nothing annotated: zero, and still a graph to backpropagate through.
+    p = pred.clone().requires_grad_(True)
+    empty = AffectLoss()(p, torch.full((3, 2), float("nan")))
+    empty.backward()
+    assert empty.item() == 0.0 and p.grad is not None
+
+
+def test_affect_head_learns_valence_and_arousal_beside_the_classes(tmp_path) -> None:
+    # Brightness sets both the class and valence (dark -0.5, bright +0.5); arousal is
+    # missing on half the images. The head learns valence; the classes are learnt too.
+    from devfer.evaluate.predictions import model_outputs
+    from devfer.train.expression import AffectLoss
+
+    def problem(seed: int) -> FaceBatches:
+        data = brightness_problem(seed, 32)
+        y = data.targets.float()
+        arousal = torch.where(torch.arange(32) % 4 < 2, 0.2, float("nan"))
+        return FaceBatches(data.images, torch.stack([y, y - 0.5, arousal], dim=1))
+
+    train, val = problem(1), problem(2)
+    torch.manual_seed(0)
+    model = _BrightnessAffectNet()
+    loss = CombinedDistanceLoss(2, 3, affect=AffectLoss(1.0, "mse"))
+    settings = TrainSettings(epochs=8, batch_size=8, lr=0.05, monitor="val_accuracy",
+                             mode="max", device="cpu")  # fmt: skip
+    history, best = fit(model, loss.step, train, val, settings, tmp_path / "c.pt", [loss])
+    assert "train_va_loss" in history and history["train_va_loss"].iloc[-1] < 0.1
+    model.load_state_dict(best)
+    probs, va = model_outputs(model, val.images, 16)
+    assert va.shape == (32, 2) and abs(va).max() <= 1
+    valence = val.targets[:, 1].numpy()
+    assert abs(va[:, 0] - valence).mean() < 0.25  # chance (predicting 0) is 0.5
+    assert probs.shape == (32, 2)
+
+
+class _BrightnessAffectNet(_BrightnessNet):
+    """_BrightnessNet with ExpressionNet's valence-arousal interface."""
+
+    has_affect = True
+
+    def __init__(self) -> None:
+        super().__init__(sign=-1.0)
+        self.va = torch.nn.Linear(3, 2)
+
+    def valence_arousal(self, embedding):
+        return torch.tanh(self.va(embedding))
+
+
+def test_without_the_head_the_model_is_built_as_before() -> None:
+    # Same seed, with and without the head: identical backbone and class head, and only the
+    # head's two parameters added; a model without it refuses to predict valence.
+    torch.manual_seed(0)
+    plain = ExpressionNet("resnet10t", 7, 0.5)
+    torch.manual_seed(0)
+    both = ExpressionNet("resnet10t", 7, 0.5, affect=True)
+    a, b = plain.state_dict(), both.state_dict()
+    assert set(b) - set(a) == {"va.weight", "va.bias"}
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(RuntimeError, match="no valence-arousal head"):
+        plain.valence_arousal(torch.zeros(1, plain.embedding_dim))

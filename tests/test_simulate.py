@@ -348,3 +348,22 @@ def test_ageing_shadows_darken_the_mid_face_on_dark_skin() -> None:
     darker = (np.asarray(young.image, float) - np.asarray(old.image, float)).mean(axis=2)[box]
     # Without the ageing shadows about 3 % of this box darkens by 5+ grey levels; with them 15 %.
     assert (darker > 5.0).mean() > 0.08
+
+
+def test_valence_and_arousal_follow_the_displayed_configuration() -> None:
+    from devfer.simulate.expressions import (
+        ADULT_VALENCE_AROUSAL,
+        INFANT_VALENCE_AROUSAL,
+        displayed_valence_arousal,
+    )
+
+    # An adult display at intensity 0.5 sits halfway to its prototype's position; a display
+    # one quarter adult-like mixes the two positions 1:3.
+    v, a = displayed_valence_arousal(
+        np.array(["happy", "angry"]), np.array([1.0, 0.25]), np.array([0.5, 1.0])
+    )
+    assert v[0] == pytest.approx(0.5 * ADULT_VALENCE_AROUSAL["happy"][0])
+    mixed = 0.25 * np.array(ADULT_VALENCE_AROUSAL["angry"]) + 0.75 * np.array(
+        INFANT_VALENCE_AROUSAL["angry"]
+    )
+    assert (v[1], a[1]) == pytest.approx(tuple(mixed))

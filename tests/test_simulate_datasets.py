@@ -35,7 +35,8 @@ DATASETS = {
 MARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 KEY_COLUMNS = [
     "image_id", "subject_id", "subject", "image_index", "age", "expression", "intensity",
-    "render_seed", "w", "adult_share", "shape_age", "sex", "skin_tone",
+    "render_seed", "valence_true", "arousal_true", "w", "adult_share", "shape_age", "sex",
+    "skin_tone",
     *(f"{m}_{xy}" for m in MARKS for xy in "xy"),
 ]  # fmt: skip
 AFFECTNET_COLUMNS = [
@@ -121,6 +122,12 @@ def test_affectnet_layout(tmp_path: Path) -> None:
     for row in key.itertuples():
         assert codes[row.image_id] == AFFECTNET_CODE[row.expression]
     assert good[["valence", "arousal"]].abs().le(1).all().all()
+    # Annotations are the displayed position plus noise of SD 0.1 (the default), rounded.
+    va = dict(zip(good_ids, zip(good["valence"], good["arousal"], strict=True), strict=True))
+    noise = np.array(
+        [np.subtract(va[r.image_id], (r.valence_true, r.arousal_true)) for r in key.itertuples()]
+    )
+    assert np.abs(noise).max() < 0.5 and 0.05 < noise.std() < 0.15
     # Validation holds whole subjects, round(share x subjects) of them.
     subject = good["subDirectory_filePath"].str.split("/").str[0]
     val_subjects = set(subject[good.index >= len(train)])

@@ -43,6 +43,8 @@ GRID_IN_STUDY = bool(MODELS) and config["models"]["grid"]["in_study"]
 EVALUATION_DATASETS = S.evaluation_datasets(config) if MODELS else []
 # Paired control renderings of the simulated evaluation faces (face shape vs expression).
 CONTROLS = list(config.get("simulation", {}).get("controls", [])) if MODELS else []
+# The models with a valence-arousal head (issue 15): their own evaluation, figures and table.
+AFFECT_MODELS = [m for m in MODELS if config["models"][m]["valence_arousal"]["enabled"]]
 CONTROLLED = [d for d in EVALUATION_DATASETS if d in SIMULATED] if CONTROLS else []
 # Each model's training data, as data: [dataset, age groups]; never how it is trained.
 TRAINING = S.training_datasets(config)
@@ -315,6 +317,12 @@ def report_tables():
             )
     if GRID_IN_STUDY:
         tables["grid"] = ("results/models/grid.parquet", "grid", "Training")
+    if AFFECT_MODELS:
+        tables["valence_arousal"] = (
+            "results/metrics/valence_arousal.parquet",
+            "valence_arousal",
+            "Valence and arousal",
+        )
     return tables
 
 
@@ -369,5 +377,7 @@ def all_outputs():
     if MODELS:
         outs += expand("results/figures/{name}.pdf", name=FIGURES)
         outs += expand("results/tables/{name}.md", name=TABLES)
+    if AFFECT_MODELS:
+        outs.append("results/tables/valence_arousal.md")
     outs += expand("results/report/{name}.html", name=report_tables())
     return outs

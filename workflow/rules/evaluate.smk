@@ -80,3 +80,26 @@ rule fairness:
         settings=to_params(S.study_fairness(config)) if MODELS else None,
     script:
         "../scripts/fairness.py"
+
+
+rule evaluate_affect:
+    input:
+        predictions=expand("results/predictions/{model}.parquet", model=MODELS),
+        # The noise-free valence and arousal a simulation knows: the metrics' ceiling.
+        answer_keys=expand(
+            "results/simulation/{sim}.parquet",
+            sim=[d for d in EVALUATION_DATASETS if d in SIMULATED],
+        ),
+    output:
+        "results/metrics/valence_arousal.parquet",
+    log:
+        "logs/evaluate/valence_arousal.log",
+    conda:
+        "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
+    params:
+        settings=to_params(S.evaluation(config)) if MODELS else None,
+    script:
+        "../scripts/evaluate_affect.py"

@@ -46,3 +46,41 @@ rule figures_report_tables:
         **job_resources("light"),
     script:
         "../scripts/figures_report_tables.py"
+
+
+rule figures_affect:
+    input:
+        metrics="results/metrics/valence_arousal.parquet",
+        predictions=expand("results/predictions/{model}.parquet", model=AFFECT_MODELS),
+    output:
+        ccc=report(
+            "results/figures/valence_arousal_ccc.png",
+            caption="../report/figures/valence_arousal_ccc.rst",
+            category="Valence and arousal",
+        ),
+        ccc_pdf="results/figures/valence_arousal_ccc.pdf",
+        circumplex=[
+            report(
+                f"results/figures/circumplex_{model}.png",
+                caption="../report/figures/circumplex.rst",
+                category="Valence and arousal",
+            )
+            for model in AFFECT_MODELS
+        ],
+        circumplex_pdf=expand(
+            "results/figures/circumplex_{model}.pdf", model=AFFECT_MODELS
+        ),
+        table_md="results/tables/valence_arousal.md",
+        table_tex="results/tables/valence_arousal.tex",
+    log:
+        "logs/figures_affect.log",
+    conda:
+        "../envs/devfer.yaml"
+    threads: light_threads("light")
+    resources:
+        **job_resources("light"),
+    params:
+        groups=[to_params(g) for g in S.age_groups(config)],
+        models=AFFECT_MODELS,
+    script:
+        "../scripts/figures_affect.py"

@@ -25,6 +25,7 @@ from devfer.faces.settings import FacesSettings
 from devfer.manifest.settings import DatasetSettings, SplitSettings
 from devfer.simulate.settings import SimulatedDataset, SimulationSettings
 from devfer.train.settings import (
+    AffectHeadSettings,
     AugmentSettings,
     GridSettings,
     ModelSettings,
@@ -97,9 +98,13 @@ def age_predict(cfg: Mapping[str, Any], name: str) -> AgePredictSettings:
 
 
 def model(cfg: Mapping[str, Any], name: str) -> ModelSettings:
-    block = {k: v for k, v in cfg["models"][name].items() if k != "augment"}
+    raw = cfg["models"][name]
+    block = {k: v for k, v in raw.items() if k not in ("augment", "valence_arousal")}
     return _build(
-        ModelSettings, block, augment=_build(AugmentSettings, cfg["models"][name]["augment"])
+        ModelSettings,
+        block,
+        augment=_build(AugmentSettings, raw["augment"]),
+        valence_arousal=_build(AffectHeadSettings, raw["valence_arousal"]),
     )
 
 

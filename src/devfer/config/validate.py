@@ -226,6 +226,13 @@ def _model_checks(cfg: dict[str, Any]) -> list[str]:
                 f"config key 'models.{name}.dataset': '{model['dataset']}' has no expression "
                 "labels."
             )
+        elif model.get("valence_arousal", {}).get("enabled") and not _has_affect_labels(ds):
+            problems.append(
+                f"config key 'models.{name}.valence_arousal.enabled' is true, but "
+                f"'{model['dataset']}' ({ds['format']}) carries no valence or arousal; train "
+                "the head on an AffectNet-format set (or a csv with valence and arousal "
+                "columns), or set it to false."
+            )
         unknown = sorted(set(model.get("age_groups") or []) - groups)
         if unknown:
             problems.append(
@@ -266,6 +273,13 @@ def _has_expression_labels(ds: Mapping[str, Any]) -> bool:
     return ds["format"] in LABELLED_FORMATS or (
         ds["format"] == "csv" and "label" in ds.get("columns", {})
     )
+
+
+def _has_affect_labels(ds: Mapping[str, Any]) -> bool:
+    """Whether a dataset's format can carry valence and arousal annotations."""
+    if ds["format"] == "csv":
+        return {"valence", "arousal"} <= set(ds.get("columns") or {})
+    return ds["format"] == "affectnet"
 
 
 def _has_age_labels(ds: Mapping[str, Any]) -> bool:

@@ -24,22 +24,38 @@ def eligibility(rows: pd.DataFrame, used_images: Sequence[str]) -> np.ndarray:
 
 
 @torch.no_grad()
-def class_probabilities(
+def model_outputs(
     model: torch.nn.Module, images: torch.Tensor, batch_size: int = 128, device: str = "cpu"
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(class probabilities (N, K), valence and arousal (N, 2) or None without that head)."""
     from devfer.data import normalise, to_float
 
     model.eval().to(device)
-    out = []
+    affect = bool(getattr(model, "has_affect", False))
+    probs, va = [], []
     for start in range(0, len(images), batch_size):
         x = normalise(to_float(images[start : start + batch_size]).to(device))
-        _, logits = model(x)
-        out.append(torch.softmax(logits.float(), dim=1).cpu())
-    return torch.cat(out).numpy() if out else np.zeros((0, len(CLASSES)))
+        embedding, logits = model(x)
+        probs.append(torch.softmax(logits.float(), dim=1).cpu())
+        if affect:
+            va.append(model.valence_arousal(embedding).cpu())
+    if not probs:
+        return np.zeros((0, len(CLASSES))), np.zeros((0, 2)) if affect else None
+    return torch.cat(probs).numpy(), torch.cat(va).numpy() if affect else None
 
 
-def prediction_frame(rows: pd.DataFrame, probs: np.ndarray, eligible: np.ndarray) -> pd.DataFrame:
-    """One row per image: ids, age, group, label, prediction, class probabilities."""
+def class_probabilities(
+    model: torch.nn.Module, images: torch.Tensor, batch_size: int = 128, device: str = "cpu"
+) -> np.ndarray:
+    return model_outputs(model, images, batch_size, device)[0]
+
+
+def prediction_frame(
+    rows: pd.DataFrame, probs: np.ndarray, eligible: np.ndarray, va: np.ndarray | None = None
+) -> pd.DataFrame:
+    """One row per image: ids, age, group, label, prediction, class probabilities; with a
+    valence-arousal head also the annotations (`valence`, `arousal`, NaN where none) and the
+    model's `valence_pred`, `arousal_pred`."""
     pred = np.asarray(CLASSES)[probs.argmax(axis=1)] if len(probs) else np.array([], dtype=str)
     out = pd.DataFrame(
         {
@@ -56,4 +72,9 @@ def prediction_frame(rows: pd.DataFrame, probs: np.ndarray, eligible: np.ndarray
     )
     for k, c in enumerate(CLASSES):
         out[f"p_{c}"] = probs[:, k] if len(probs) else np.zeros(0)
+    if va is not None:
+        for k, dim in enumerate(("valence", "arousal")):
+            annotated = rows[dim] if dim in rows else pd.Series(np.nan, index=rows.index)
+            out[dim] = pd.to_numeric(annotated, errors="coerce").to_numpy(dtype=float)
+            out[f"{dim}_pred"] = va[:, k]
     return out

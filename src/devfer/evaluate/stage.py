@@ -10,6 +10,7 @@ import torch
 
 from devfer.data import crops_tensor, load_faces
 from devfer.device import pick_device
+from devfer.evaluate.affect import POOLED, affect_metrics
 from devfer.evaluate.metrics import (
     common_images,
     composition,
@@ -17,7 +18,7 @@ from devfer.evaluate.metrics import (
     cross_group,
     reference_mix,
 )
-from devfer.evaluate.predictions import class_probabilities, eligibility, prediction_frame
+from devfer.evaluate.predictions import eligibility, model_outputs, prediction_frame
 from devfer.evaluate.settings import EvaluationSettings
 from devfer.layout import EvaluationData
 from devfer.provenance import write_table
@@ -58,13 +59,18 @@ def predict_model(
     tables = []
     for path in checkpoints:
         saved = torch.load(path, map_location="cpu", weights_only=False)
-        model = ExpressionNet(saved["architecture"], len(saved["classes"]), saved["dropout"])
+        model = ExpressionNet(
+            saved["architecture"],
+            len(saved["classes"]),
+            saved["dropout"],
+            affect=bool(saved.get("valence_arousal", False)),
+        )
         model.load_state_dict(saved["state_dict"])
         used = saved["train_images"] + saved["val_images"]
         for rows, store in zip(frames, stores, strict=True):
             images = crops_tensor(store, rows["crop_index"].to_numpy())
-            probs = class_probabilities(model, images, INFERENCE_BATCH, device)
-            table = prediction_frame(rows, probs, eligibility(rows, used))
+            probs, va = model_outputs(model, images, INFERENCE_BATCH, device)
+            table = prediction_frame(rows, probs, eligibility(rows, used), va)
             table.insert(0, "model", name)
             table.insert(1, "seed", int(saved["settings"]["seed"]))
             tables.append(table)
@@ -108,3 +114,44 @@ def evaluate_models(
     for model, part in table.groupby("model"):
         accuracy = dict(zip(part["age_group"], part["accuracy"].round(3), strict=True))
         log.info("%s: %s", model, accuracy)
+
+
+def affect_predictions(
+    settings: EvaluationSettings, predictions: Sequence[str], answer_keys: Sequence[str] = ()
+) -> pd.DataFrame:
+    """The scored predictions of the models with a valence-arousal head, with the noise-free
+    valence and arousal a simulation knows (`valence_truth`, `arousal_truth`) where given."""
+    scored = scored_predictions(settings, predictions)
+    if "valence_pred" not in scored:
+        return scored.iloc[0:0]
+    scored = scored[scored.groupby("model")["valence_pred"].transform("count") > 0]
+    keys = [pd.read_parquet(p) for p in answer_keys]
+    keys = [k for k in keys if {"valence_true", "arousal_true"} <= set(k)]
+    if keys:
+        truth = pd.concat(keys, ignore_index=True)[["image_id", "valence_true", "arousal_true"]]
+        truth = truth.rename(columns=lambda c: c.replace("_true", "_truth"))
+        scored = scored.merge(truth, on="image_id", how="left")
+    return scored
+
+
+def evaluate_affect(
+    *,
+    settings: EvaluationSettings,
+    predictions: Sequence[str],
+    answer_keys: Sequence[str] = (),
+    out: str,
+) -> None:
+    """Valence and arousal of every model with that head: RMSE, MAE, Pearson r, SAGR and CCC
+    per model x age group with subject-bootstrap intervals, and the noise ceiling where the
+    simulation knows the noise-free values (`devfer.evaluate.affect`)."""
+    scored = affect_predictions(settings, predictions, answer_keys)
+    if scored.empty:
+        raise ValueError(
+            "no model has a valence-arousal head: set models.<name>.valence_arousal.enabled"
+        )
+    table = affect_metrics(scored, list(settings.groups), settings.n_boot, settings.seed)
+    write_table(table, out, "evaluate", settings)
+    ccc = table[(table["metric"] == "ccc") & (table["age_group"] == POOLED)]
+    for r in ccc.itertuples():
+        log.info("%s %s CCC (all ages) %.3f [%.3f, %.3f], ceiling %.3f", r.model,
+                 r.dimension, r.value, r.ci_low, r.ci_high, r.ceiling)  # fmt: skip

@@ -52,3 +52,33 @@ def make_figures(
         frames.get("decomposition_change"),
     )
     log.info("wrote %d figure and table files", len(files))
+
+
+def affect_figures(
+    *,
+    metrics: str,
+    predictions: Sequence[str],
+    groups: Sequence[GroupSpec],
+    ccc_figure: str,
+    circumplex_figures: Mapping[str, str],
+    table_md: str,
+    table_tex: str,
+) -> None:
+    """The valence-arousal figures (CCC by age group; the circumplex of each model with the
+    head: model -> file stem in `circumplex_figures`; .png and .pdf) and its table."""
+    from devfer.figures.affect import affect_table, ccc_by_group_plot, circumplex_plot
+    from devfer.figures.tables import to_latex, to_markdown
+    from devfer.figures.theme import DOUBLE_COLUMN_MM, save_figure
+
+    names = [g.name for g in groups]
+    table = pd.read_parquet(metrics)
+    save_figure(ccc_by_group_plot(table, names), ccc_figure, DOUBLE_COLUMN_MM, 90)
+    preds = pd.concat([pd.read_parquet(p) for p in predictions], ignore_index=True)
+    for model, path in circumplex_figures.items():
+        panels = circumplex_plot(preds[preds["model"] == model], names, model)
+        save_figure(panels, path, DOUBLE_COLUMN_MM, 70)
+    paper = affect_table(table, names)
+    caption = "Valence and arousal by age group (subject-bootstrap 95 % intervals)"
+    Path(table_md).write_text(to_markdown(paper), encoding="utf-8")
+    Path(table_tex).write_text(to_latex(paper, caption, "tab:valence-arousal"), encoding="utf-8")
+    log.info("wrote the valence-arousal figures and table")

@@ -13,7 +13,8 @@ real adapters ingest it unchanged:
   key's ``subject_id`` (and ``sex``, ``skin_tone``) join the manifest on ``image_id``.
 
 :func:`simulate_dataset` returns the answer key (true age, expression, intensity, w(age),
-landmarks), which the workflow writes next to the images.
+the displayed valence and arousal before annotation noise, landmarks), which the workflow
+writes next to the images.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from PIL import Image
 
 from devfer import CLASSES
 from devfer.progress import bar
+from devfer.simulate.expressions import displayed_valence_arousal
 from devfer.simulate.identity import Identity, sample_identity, skin_tone_group
 from devfer.simulate.render import Rendered, render_face
 from devfer.simulate.settings import SimulatedDataset, SimulationSettings
@@ -53,12 +55,6 @@ AFFECTNET_CODE = {
     "neutral": 0, "happy": 1, "sad": 2, "surprise": 3, "fear": 4, "disgust": 5, "angry": 6,
 }  # fmt: skip
 UNUSABLE_CODES = (7, 8, 9, 10)  # contempt, none, uncertain, no-face
-# Circumplex positions (valence, arousal) per class, as in AffectNet's annotations.
-VALENCE_AROUSAL = {
-    "angry": (-0.55, 0.65), "disgust": (-0.65, 0.35), "fear": (-0.6, 0.75),
-    "happy": (0.75, 0.4), "sad": (-0.65, -0.3), "surprise": (0.15, 0.75),
-    "neutral": (0.0, 0.0),
-}  # fmt: skip
 ADULTHOOD = 18.0
 LANDMARK_PARTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 # FER-2013's codes (`devfer.manifest.labels.FER2013_CODES`) and its published image side.
@@ -191,6 +187,10 @@ def _landmark_box(landmarks: np.ndarray) -> tuple[float, float, float, float]:
     return centre[0] - side / 2, centre[1] - side / 2 - 0.1 * side, side, side
 
 
+def _annotated(true: float, noise: float) -> float:
+    return round(float(np.clip(true + noise, -1, 1)), 3)
+
+
 def write_affectnet(
     plan: pd.DataFrame,
     rendered: Renders,
@@ -199,6 +199,7 @@ def write_affectnet(
     rng: np.random.Generator,
     unusable_share: float,
     validation_share: float,
+    va_noise: float = 0.1,
 ) -> list[str]:
     images = out / "Manually_Annotated_Images"
     val_subjects = set(
@@ -216,7 +217,6 @@ def write_affectnet(
         save_jpeg(r.image, images / rel, quality)
         paths.append(f"Manually_Annotated_Images/{rel}")
         x, y, w, h = _landmark_box(r.landmarks)
-        v0, a0 = VALENCE_AROUSAL[row.expression]
         csv = "validation.csv" if row.subject in val_subjects else "training.csv"
         rows[csv].append(
             {
@@ -228,8 +228,9 @@ def write_affectnet(
                 # The simulation knows five landmarks, not AffectNet's 68.
                 "facial_landmarks": ";".join(f"{v:.2f}" for v in r.landmarks.ravel()),
                 "expression": AFFECTNET_CODE[row.expression],
-                "valence": round(float(np.clip(v0 * row.intensity + rng.normal(0, 0.1), -1, 1)), 3),
-                "arousal": round(float(np.clip(a0 * row.intensity + rng.normal(0, 0.1), -1, 1)), 3),
+                # The displayed position plus the annotator's noise.
+                "valence": _annotated(row.valence_true, rng.normal(0, va_noise)),
+                "arousal": _annotated(row.arousal_true, rng.normal(0, va_noise)),
             }
         )
     # Rows AffectNet codes as unusable: the adapter must drop them, with reasons.
@@ -331,6 +332,12 @@ def simulate_dataset(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plan = plan_images(name, dataset, settings, seed)
+    share = adult_share(
+        plan["age"].to_numpy(), settings.midpoint, settings.steepness, settings.displayed_similarity
+    )
+    plan["valence_true"], plan["arousal_true"] = displayed_valence_arousal(
+        plan["expression"].to_numpy(), share, plan["intensity"].to_numpy()
+    )
     rendered = _render_all(plan, settings, seed, name)
     quality = int(settings.jpeg_quality)
     rng = dataset_rng(seed + 2, name)
@@ -345,6 +352,7 @@ def simulate_dataset(
             rng,
             unusable_share=dataset.unusable_share,
             validation_share=dataset.validation_share,
+            va_noise=settings.valence_arousal_noise,
         )
     elif fmt == "utkface":
         paths = write_utkface(plan, rendered, out, quality, rng)

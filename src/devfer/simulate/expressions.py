@@ -150,6 +150,40 @@ INFANT_SPECIFIC: dict[str, np.ndarray] = {
 }
 
 
+#: Circumplex positions (valence, arousal) of the adult prototypes at full intensity, as in
+#: AffectNet's annotations.
+ADULT_VALENCE_AROUSAL: dict[str, tuple[float, float]] = {
+    "angry": (-0.55, 0.65), "disgust": (-0.65, 0.35), "fear": (-0.6, 0.75),
+    "happy": (0.75, 0.4), "sad": (-0.65, -0.3), "surprise": (0.15, 0.75),
+    "neutral": (0.0, 0.0),
+}  # fmt: skip
+#: ... and of the infant-specific configurations, as an annotator would place them: the cry
+#: face is high-arousal distress, the pout and the gape less aroused than their adult
+#: counterparts, the frozen stare less negative, the jaw drop less aroused, the open-mouth
+#: smile as positive and more aroused. The simulation's assumption, not a measurement.
+INFANT_VALENCE_AROUSAL: dict[str, tuple[float, float]] = {
+    "angry": (-0.7, 0.8), "disgust": (-0.5, 0.25), "fear": (-0.4, 0.5),
+    "happy": (0.8, 0.55), "sad": (-0.5, -0.1), "surprise": (0.05, 0.45),
+    "neutral": (0.0, 0.05),
+}  # fmt: skip
+
+
+def displayed_valence_arousal(
+    expression: np.ndarray, adult_share: np.ndarray, intensity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noise-free (valence, arousal) of what a face displays: the circumplex position of the
+    displayed configuration (`adult_share` of the adult prototype, the rest of the infant
+    configuration, as `expression_config` draws it) scaled by the intensity."""
+    share = np.asarray(adult_share, dtype=float)
+    scale = np.asarray(intensity, dtype=float)
+    out = []
+    for k in range(2):
+        adult = np.array([ADULT_VALENCE_AROUSAL[e][k] for e in expression])
+        infant = np.array([INFANT_VALENCE_AROUSAL[e][k] for e in expression])
+        out.append(scale * (share * adult + (1.0 - share) * infant))
+    return out[0], out[1]
+
+
 def check_expression(expression: str) -> None:
     if expression not in CLASSES:
         raise ValueError(

@@ -36,6 +36,7 @@ class SimulationSettings:
     au_jitter: float = 0.1
     expressiveness: float = 1.0  # how far AUs move features (about 2 for 48 px crops)
     jpeg_quality: int = 92
+    valence_arousal_noise: float = 0.1  # annotation noise (SD) on valence and arousal
     # The two developments the study has to tell apart, each switchable (issue 12): with
     # expression development off every age displays the adult prototypes; with face-shape
     # development off every face has the proportions of `shape_age`.

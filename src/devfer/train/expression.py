@@ -1,5 +1,5 @@
-"""The expression classifiers: a timm backbone with a Dropout + Linear head, and the
-combined distance loss they are trained with.
+"""The expression classifiers: a timm backbone with a Dropout + Linear head (and optionally
+a valence-arousal head beside it), and the combined distance loss they are trained with.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from devfer.backbones import create_backbone
 class ExpressionNet(nn.Module):
     """Backbone features -> Dropout(p) -> Linear(features -> classes).
 
-    forward returns (embedding, logits): the distance loss acts on the embedding.
+    forward returns (embedding, logits): the distance loss acts on the embedding. With
+    `affect`, a second head maps the same dropped-out features to (valence, arousal) in
+    [-1, 1] (`valence_arousal`); without it the model is built exactly as before, so its
+    weights and training do not change.
     """
 
     def __init__(
@@ -27,6 +30,7 @@ class ExpressionNet(nn.Module):
         pretrained: str = "none",
         frozen: Sequence[str] = (),
         in_chans: int = 3,
+        affect: bool = False,
     ) -> None:
         super().__init__()
         # 0 classes: pooled features. in_chans 1: a grayscale stem.
@@ -35,6 +39,7 @@ class ExpressionNet(nn.Module):
         # Pooled features; MobileNetV3's and a few others' pass a head conv after pooling.
         features = getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
         self.fc = nn.Linear(features, num_classes)
+        self.va = nn.Linear(features, 2) if affect else None
         for name in frozen:
             module = getattr(self.backbone, name, None)
             if module is None:
@@ -49,6 +54,54 @@ class ExpressionNet(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         embedding = self.backbone(x)
         return embedding, self.fc(self.dropout(embedding))
+
+    @property
+    def has_affect(self) -> bool:
+        return self.va is not None
+
+    def valence_arousal(self, embedding: torch.Tensor) -> torch.Tensor:
+        """(N, 2) valence and arousal in [-1, 1] from `forward`'s embedding."""
+        if self.va is None:
+            raise RuntimeError("this model has no valence-arousal head")
+        return torch.tanh(self.va(self.dropout(embedding)).float())
+
+
+def split_targets(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(class indices, valence-arousal targets or None) from a batch's targets: class indices
+    alone, or rows of (class, valence, arousal) with NaN where an image has no annotation."""
+    if y.ndim == 1:
+        return y, None
+    return y[:, 0].long(), y[:, 1:3]
+
+
+def concordance(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """Lin's concordance correlation with population (1/n) moments, differentiable."""
+    mp, mt = pred.mean(), true.mean()
+    cov = ((pred - mp) * (true - mt)).mean()
+    denom = pred.var(unbiased=False) + true.var(unbiased=False) + (mp - mt) ** 2
+    return 2 * cov / denom.clamp_min(1e-8)
+
+
+class AffectLoss:
+    """The valence-arousal loss: per dimension over the images annotated in it, the mean
+    squared error or 1 - CCC (a batch concordance needs two annotated images), averaged over
+    the dimensions that have data; zero (with a graph) when none has."""
+
+    def __init__(self, weight: float = 1.0, kind: str = "mse") -> None:
+        if kind not in ("mse", "ccc"):
+            raise ValueError(f"valence_arousal.loss must be mse or ccc, not {kind!r}")
+        self.weight = weight
+        self.kind = kind
+
+    def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        terms = []
+        for d in range(2):
+            known = torch.isfinite(target[:, d])
+            p, t = pred[known, d], target[known, d].float()
+            if len(t) < (2 if self.kind == "ccc" else 1):
+                continue
+            terms.append((p - t).pow(2).mean() if self.kind == "mse" else 1 - concordance(p, t))
+        return torch.stack(terms).mean() if terms else pred.sum() * 0.0
 
 
 class CombinedDistanceLoss(nn.Module):
@@ -72,8 +125,10 @@ class CombinedDistanceLoss(nn.Module):
         label_smoothing: float = 0.0,
         class_weights: torch.Tensor | None = None,
         seed: int = 0,
+        affect: AffectLoss | None = None,
     ) -> None:
         super().__init__()
+        self.affect = affect
         gen = torch.Generator().manual_seed(seed)
         self.centres = nn.Parameter(0.1 * torch.randn(num_classes, dim, generator=gen))
         self.lam = lam
@@ -104,15 +159,24 @@ class CombinedDistanceLoss(nn.Module):
         return ce + self.lam * (self.pull(embedding.float(), target) + self.push())
 
     def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
-        """A training step for devfer.train.fit: loss and the number of correct predictions."""
+        """A training step for devfer.train.fit: loss and the number of correct predictions
+        (and, with a valence-arousal head, the regression loss's batch sum)."""
+        target, va = split_targets(y)
         embedding, logits = model(x)
-        loss = self(embedding, logits, y)
+        loss = self(embedding, logits, target)
         # Summed here, divided by the number of images per epoch: the accuracy.
-        return loss, {"accuracy": float((logits.argmax(dim=1) == y).sum())}
+        stats = {"accuracy": float((logits.argmax(dim=1) == target).sum())}
+        if self.affect is not None and va is not None:
+            reg = self.affect(model.valence_arousal(embedding), va)
+            loss = loss + self.affect.weight * reg
+            stats["va_loss"] = float(reg.detach()) * len(x)
+        return loss, stats
 
 
 def class_balance(labels: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(class weights n / (K * n_k), per-sample sampling weights 1 / n_k) for imbalanced data."""
+    """(class weights n / (K * n_k), per-sample sampling weights 1 / n_k) for imbalanced data.
+    `labels` may be targets with valence and arousal beside the class (`split_targets`)."""
+    labels = split_targets(labels)[0]
     counts = torch.bincount(labels, minlength=num_classes).float()
     present = counts > 0
     weights = torch.zeros(num_classes)

@@ -18,6 +18,15 @@ class AugmentSettings:
 
 
 @dataclass(frozen=True)
+class AffectHeadSettings:
+    """The valence-arousal head of an expression model (`valence_arousal:`)."""
+
+    enabled: bool = False
+    weight: float = 1.0  # against the class loss
+    loss: str = "mse"  # or "ccc": 1 - CCC per dimension
+
+
+@dataclass(frozen=True)
 class ModelSettings:
     """One expression model (`models.infant` or `models.adult`)."""
 
@@ -37,6 +46,7 @@ class ModelSettings:
     batch_size: int = 32
     balance: str = "none"  # none, weights or sampler
     augment: AugmentSettings = field(default_factory=AugmentSettings)
+    valence_arousal: AffectHeadSettings = field(default_factory=AffectHeadSettings)
     use_grid_best: bool = False
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -17,7 +18,12 @@ from devfer.layout import DatasetFiles
 from devfer.manifest.splits import SPLITS
 from devfer.provenance import write_table
 from devfer.runlog import set_threads
-from devfer.train.expression import CombinedDistanceLoss, ExpressionNet, class_balance
+from devfer.train.expression import (
+    AffectLoss,
+    CombinedDistanceLoss,
+    ExpressionNet,
+    class_balance,
+)
 from devfer.train.loop import TrainSettings, fit
 from devfer.train.settings import GridPoint, ModelSettings, TrainModelSettings
 
@@ -50,17 +56,42 @@ def used_images(
 
 
 def expression_sets(
-    rows: pd.DataFrame, store: Any, ages: str | None, age_groups: Sequence[str] | None
+    rows: pd.DataFrame,
+    store: Any,
+    ages: str | None,
+    age_groups: Sequence[str] | None,
+    affect: bool = False,
 ) -> dict[str, tuple[FaceBatches, pd.DataFrame]]:
-    """Train/val/test faces with an expression label, optionally only in some age groups."""
+    """Train/val/test faces with an expression label, optionally only in some age groups.
+
+    Targets are class indices, or with `affect` rows of (class, valence, arousal), NaN where
+    an image has no annotation (it then counts for the class loss only)."""
     rows = training_rows(rows, ages, age_groups)
     index = {c: i for i, c in enumerate(CLASSES)}
     out = {}
     for split in SPLITS:
         part = rows[rows["split"] == split]
         y = torch.tensor(part["label"].map(index).to_numpy(dtype="int64"))
+        if affect:
+            va = part.reindex(columns=["valence", "arousal"]).to_numpy(
+                dtype="float32", na_value=np.nan
+            )
+            y = torch.cat([y.float()[:, None], torch.from_numpy(va)], dim=1)
         out[split] = (FaceBatches(crops_tensor(store, part["crop_index"].to_numpy()), y), part)
     return out
+
+
+def check_affect_labels(sets: dict[str, tuple[FaceBatches, pd.DataFrame]], name: str) -> None:
+    """A valence-arousal head needs annotated training faces: say which model lacks them."""
+    _, train = sets["train"]
+    have = train.reindex(columns=["valence", "arousal"]).notna().all(axis=1).sum()
+    if have < 2:
+        raise ValueError(
+            f"models.{name}.valence_arousal is enabled, but {have} of its {len(train)} training "
+            "faces have valence and arousal (its dataset has none: TIF and folder-per-class sets "
+            f"carry no such annotation); set models.{name}.valence_arousal.enabled: false or "
+            "train it on a set that has them (AffectNet)"
+        )
 
 
 def fit_expression_model(
@@ -78,8 +109,14 @@ def fit_expression_model(
     if len(train) == 0 or len(val) == 0:
         raise RuntimeError(f"no training or validation images ({len(train)} / {len(val)})")
     torch.manual_seed(seed)
+    head = block.valence_arousal
     model = ExpressionNet(
-        block.architecture, len(CLASSES), block.dropout, block.pretrained, block.frozen
+        block.architecture,
+        len(CLASSES),
+        block.dropout,
+        block.pretrained,
+        block.frozen,
+        affect=head.enabled,
     )
     weights, sample_weights = class_balance(train.targets, len(CLASSES))
     loss = CombinedDistanceLoss(
@@ -90,6 +127,7 @@ def fit_expression_model(
         block.label_smoothing,
         weights if block.balance == "weights" else None,
         seed,
+        AffectLoss(head.weight, head.loss) if head.enabled else None,
     )
     loop = TrainSettings.of(
         block, monitor="val_accuracy", mode="max", seed=seed, device=device, scheduler="cosine"
@@ -146,7 +184,10 @@ def train_model(
         block = dataclasses.replace(block, **dataclasses.asdict(best))
         log.info("using the best grid point: %s", best)
     rows, crops = load_faces(files.faces, files.manifest, files.store)
-    sets = expression_sets(rows, crops, ages, block.age_groups)
+    affect = block.valence_arousal.enabled
+    sets = expression_sets(rows, crops, ages, block.age_groups, affect)
+    if affect:
+        check_affect_labels(sets, settings.name)
     log.info(
         "%s model, seed %d: %s images (train/val/test)",
         settings.name,
@@ -166,6 +207,7 @@ def train_model(
             "architecture": block.architecture,
             "dropout": block.dropout,
             "classes": list(CLASSES),
+            "valence_arousal": affect,
             "train_images": sets["train"][1]["image_id"].tolist(),
             "val_images": sets["val"][1]["image_id"].tolist(),
             "settings": {**dataclasses.asdict(used), "seed": seed},
