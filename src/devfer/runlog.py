@@ -17,8 +17,11 @@ def user_errors() -> tuple[type[Exception], ...]:
     from devfer.backbones import WeightsError
     from devfer.config import ConfigError
     from devfer.manifest.adapters import DatasetError
+    from devfer.predict.bundle import BundleError
+    from devfer.predict.live import LiveError
+    from devfer.predict.run import InputError
 
-    return (ConfigError, DatasetError, WeightsError)
+    return (ConfigError, DatasetError, WeightsError, BundleError, LiveError, InputError)
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from devfer.cli.calibration import add_calibration_commands
 from devfer.cli.common import UsageError
 from devfer.cli.comparison import add_comparison_commands
+from devfer.cli.predict import add_predict_commands
 from devfer.cli.stages import add_stage_commands
 
 __all__ = ["UsageError", "build_parser", "main"]
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_stage_commands(sub)
     add_calibration_commands(sub)
     add_comparison_commands(sub)
+    add_predict_commands(sub)
     return parser
 
 
