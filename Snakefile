@@ -25,6 +25,7 @@ include: "workflow/rules/stats.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/calibration.smk"
 include: "workflow/rules/comparison.smk"
+include: "workflow/rules/predict.smk"
 
 
 rule all:

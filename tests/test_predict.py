@@ -238,3 +238,21 @@ def test_the_predict_command_reports_and_skips(tmp_path: Path, bundles, capsys) 
     assert main(["predict", str(tmp_path / "nothing"), "-o", str(out), "--model",
                  str(bundles[0])]) == 2  # fmt: skip
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_predict_rule_writes_the_table_with_its_provenance(tmp_path: Path, bundles) -> None:
+    from devfer.predict.run import predict_with_bundles
+    from devfer.provenance import read_provenance
+
+    photo, _ = group_photo(3, size=(640, 300), tile=(170, 200), seed=4)
+    (tmp_path / "new").mkdir()
+    photo.save(tmp_path / "new" / "three.png")
+    settings = {"inputs": [str(tmp_path / "new")], "min_prob": None, "min_face_size": 20,
+                "every": 1, "model": "adult", "annotate": False}  # fmt: skip
+    out = tmp_path / "predictions.parquet"
+    predict_with_bundles(inputs=settings["inputs"], model=str(bundles[0]),
+                         age_model=str(bundles[1]), settings=settings, annotate=None,
+                         out=str(out))  # fmt: skip
+    table = pd.read_parquet(out)
+    assert len(table) == 3 and table["source"].str.endswith("three.png").all()
+    assert read_provenance(out)["stage"] == "predict"

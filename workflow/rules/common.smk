@@ -362,6 +362,32 @@ def figure_inputs(wildcards):
     return files
 
 
+# What a bundle's card says about the crops its model takes: the study's face settings.
+BUNDLE_FACES = {k: config["faces"][k] for k in ("size", "margin", "min_prob")}
+
+
+def bundle_dirs():
+    """Every trained model's bundle, and the age estimator's where the study has one."""
+    dirs = expand("results/models/{model}/bundle", model=MODELS) if SEEDS else []
+    if AGE_DATASET or config["ages"]["checkpoint"]:
+        dirs.append("results/models/age_estimator/bundle")
+    return dirs
+
+
+def predict_bundles(wildcards):
+    """The bundles `snakemake predict` runs: the configured model's, and the age estimator's."""
+    model = config["predict"]["model"]
+    if model not in MODELS:
+        raise WorkflowError(
+            f"predict.model is '{model}', which is not a model of this study "
+            f"({', '.join(MODELS) or 'none'})"
+        )
+    files = {"model": f"results/models/{model}/bundle"}
+    if AGE_DATASET or config["ages"]["checkpoint"]:
+        files["age_model"] = "results/models/age_estimator/bundle"
+    return files
+
+
 def all_outputs():
     outs = []
     if SIMULATED:
@@ -379,5 +405,6 @@ def all_outputs():
         outs += expand("results/tables/{name}.md", name=TABLES)
     if AFFECT_MODELS:
         outs.append("results/tables/valence_arousal.md")
+    outs += bundle_dirs()
     outs += expand("results/report/{name}.html", name=report_tables())
     return outs

@@ -38,9 +38,7 @@ def cmd_bundle(args: argparse.Namespace) -> None:
 
 
 def _classifier(args: argparse.Namespace) -> tuple[Any, Any]:
-    from devfer.predict.bundle import load_bundle
-    from devfer.predict.classify import Classifier
-    from devfer.predict.faces import FaceFinder
+    from devfer.predict.run import make_tools
     from devfer.runlog import set_threads
 
     set_threads(args.threads)
@@ -48,23 +46,16 @@ def _classifier(args: argparse.Namespace) -> tuple[Any, Any]:
     model_dir = Path(args.model or default_model)
     if args.model is None and not model_dir.is_dir():
         raise UsageError(
-            f"no model bundle at {model_dir}: run the study and `snakemake bundles` first, "
+            f"no model bundle at {model_dir}: run the study (its bundles are part of it), "
             "or name one with --model DIR"
         )
-    expression = load_bundle(model_dir)
-    age = None
-    if not args.no_age:
+    age_dir = None
+    if not args.no_age and (args.age_model or default_age.is_dir()):
         age_dir = Path(args.age_model or default_age)
-        if age_dir.is_dir() or args.age_model:
-            age = load_bundle(age_dir)
-    from devfer.device import pick_device
-
-    device = str(pick_device(args.device))
-    classifier = Classifier(expression, age, device)
-    crop = expression.card["face_crop"]
-    min_prob = args.min_prob if args.min_prob is not None else float(crop.get("min_prob", 0.9))
-    finder = FaceFinder(expression.size, expression.margin, min_prob, args.min_face_size, device)
-    return classifier, finder
+    return make_tools(
+        model_dir, age_dir, min_prob=args.min_prob, min_face_size=args.min_face_size,
+        device=args.device,
+    )  # fmt: skip
 
 
 def cmd_predict(args: argparse.Namespace) -> None:

@@ -229,3 +229,52 @@ def prediction_table(rows: list[dict[str, Any]], classes: Sequence[str]) -> pd.D
     if not any("age" in r for r in rows):
         table = table.drop(columns=["age", "age_group"])
     return table
+
+
+def make_tools(
+    model: str | Path,
+    age_model: str | Path | None = None,
+    *,
+    min_prob: float | None = None,
+    min_face_size: int = 20,
+    device: str = "auto",
+) -> tuple[Classifier, FaceFinder]:
+    """The classifier of two bundles and a face finder that crops as their card says
+    (`min_prob` None: the threshold the study detected its faces with)."""
+    from devfer.device import pick_device
+    from devfer.predict.bundle import load_bundle
+
+    expression = load_bundle(model)
+    age = load_bundle(age_model) if age_model is not None else None
+    where = str(pick_device(device))
+    if min_prob is None:
+        min_prob = float(expression.card["face_crop"].get("min_prob", 0.9))
+    finder = FaceFinder(expression.size, expression.margin, min_prob, min_face_size, where)
+    return Classifier(expression, age, where), finder
+
+
+def predict_with_bundles(
+    *,
+    inputs: Sequence[str],
+    model: str,
+    age_model: str | None,
+    settings: dict[str, Any],
+    annotate: str | None,
+    out: str,
+    threads: int = 1,
+) -> None:
+    """Rule predict: `predict_files` with the study's bundles; the summary goes to the log."""
+    from devfer.provenance import write_table
+    from devfer.runlog import set_threads
+
+    set_threads(threads)
+    classifier, finder = make_tools(
+        model, age_model, min_prob=settings.get("min_prob"),
+        min_face_size=int(settings.get("min_face_size", 20)),
+    )  # fmt: skip
+    table, summary = predict_files(
+        inputs, classifier, finder, annotate=annotate, every=int(settings.get("every", 1))
+    )
+    write_table(table, out, "predict", settings)
+    for line in summary.lines():
+        log.info(line)
