@@ -211,3 +211,53 @@ def test_paper_table_reads_mean_sd_and_cost() -> None:
     row = paper_table(summary).iloc[0].to_dict()
     assert row["Accuracy"] == "0.610 ± 0.020" and row["ECE"] == "0.050"
     assert row["Params (M)"] == "11.20" and row["CPU ms (batch 1)"] == "9.2"
+
+
+def test_a_zoo_run_with_a_valence_arousal_head_is_scored(tmp_path: Path) -> None:
+    # An AffectNet-format set carries valence and arousal: a zoo run trains the head beside
+    # the classes and the comparison scores it per backbone.
+    from devfer.comparison.run import train_run
+    from devfer.comparison.settings import ScoreSettings
+    from devfer.comparison.stage import affect_scores
+
+    cfg = validate_config(
+        {
+            "simulation": {
+                "image_size": 64,
+                "datasets": {"an": {"format": "affectnet", "n_subjects": 30,
+                                    "images_per_subject": 3}},
+            },
+            "datasets": {"an": {"format": "affectnet"}},
+            "comparison": {"dataset": "an", "epochs": 1, "folds": 2, "size": 32, "channels": 3,
+                           "valence_arousal": {"enabled": True, "loss": "ccc"}},
+        }
+    )  # fmt: skip
+    key = simulate_dataset(
+        "an", settings.simulated_dataset(cfg, "an"), SimulationSettings(image_size=64), 3,
+        tmp_path / "an",
+    )  # fmt: skip
+    key.to_parquet(tmp_path / "key.parquet")
+    dataset = dataclasses.replace(settings.dataset(cfg, "an"), root=str(tmp_path / "an"))
+    manifest, _ = build_manifest(dataset, seed=0, image_cache=tmp_path / "cache")
+    manifest.to_parquet(tmp_path / "manifest.parquet")
+    run_settings = settings.comparison(cfg)
+    assert run_settings.valence_arousal.enabled and run_settings.valence_arousal.loss == "ccc"
+    out = tmp_path / "run.parquet"
+    train_run(settings=run_settings, groups=GROUPS, backbone="resnet10t",
+              replicate="seed2026-fold0", manifest=str(tmp_path / "manifest.parquet"),
+              answer_key=str(tmp_path / "key.parquet"), out_predictions=str(out),
+              out_history=str(tmp_path / "h.parquet"), out_model=str(tmp_path / "m.pt"),
+              threads=1)  # fmt: skip
+    frame = pd.read_parquet(out)
+    assert frame["valence_pred"].between(-1, 1).all() and frame["valence"].notna().all()
+    assert "train_va_loss" in pd.read_parquet(tmp_path / "h.parquet")
+    table = affect_scores(frame, ScoreSettings(n_boot=20))
+    assert set(table["backbone"]) == {"resnet10t"} and "all" in set(table["age_group"])
+    ccc = table[(table["metric"] == "ccc") & (table["age_group"] == "all")]
+    assert len(ccc) == 2 and ccc["value"].between(-1, 1).all()
+    # Without the head, the zoo's scores have no valence-arousal rows.
+    assert affect_scores(frame.drop(columns=["valence_pred", "arousal_pred"]),
+                         ScoreSettings()).empty  # fmt: skip
+    # A FER-2013 set has no valence or arousal to train the head on.
+    with pytest.raises(ConfigError, match=r"'fer' \(fer2013\) carries no valence or arousal"):
+        fer_config(valence_arousal={"enabled": True})

@@ -53,6 +53,8 @@ rule comparison:
         confusion="results/comparison/confusion.parquet",
         fairness="results/comparison/fairness.parquet",
         fairness_gaps="results/comparison/fairness_gaps.parquet",
+        # Empty unless comparison.valence_arousal.enabled.
+        valence_arousal="results/comparison/valence_arousal.parquet",
         figure=report(
             "results/figures/comparison_cost.png",
             caption="../report/figures/comparison.rst",

@@ -10,7 +10,8 @@ from devfer.comparison.stage import comparison_reports, gather_comparison
 from devfer.config.typed import from_params
 from devfer.runlog import logged
 
-TABLES = ("metrics", "summary", "per_class", "confusion", "fairness", "fairness_gaps")
+TABLES = ("metrics", "summary", "per_class", "confusion", "fairness", "fairness_gaps",
+          "valence_arousal")  # fmt: skip
 
 with logged(snakemake.log[0]):
     tables = gather_comparison(

@@ -61,7 +61,8 @@ def cmd_compare(args: argparse.Namespace) -> None:
     from devfer.comparison.stage import comparison_reports, gather_comparison
 
     cfg = _config(args)
-    names = ("metrics", "summary", "per_class", "confusion", "fairness", "fairness_gaps")
+    names = ("metrics", "summary", "per_class", "confusion", "fairness", "fairness_gaps",
+             "valence_arousal")  # fmt: skip
     tables = gather_comparison(
         settings=S.comparison_scores(cfg),
         predictions=args.predictions or _runs(args, cfg, "predictions.parquet"),

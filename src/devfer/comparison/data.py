@@ -33,7 +33,8 @@ def comparison_table(
     answer_key: str | Path | None = None,
 ) -> pd.DataFrame:
     """The labelled rows of `manifest` in `classes`: image_id, path, label, split (the
-    manifest's own), subject_id, and sex, skin_tone, age, age_group where known."""
+    manifest's own), subject_id, and sex, skin_tone, age, age_group where known (and
+    valence, arousal where the dataset has them)."""
     rows = pd.read_parquet(manifest)
     rows = rows[rows["label"].isin(list(classes))].reset_index(drop=True)
     rows["age"] = rows["age_true"].astype("Float64")
@@ -54,7 +55,9 @@ def comparison_table(
         dtype="string",
     )
     keep = ["image_id", "path", "label", "split", "subject_id", "sex", "skin_tone", "age"]
-    return rows[[*keep, "age_group"]]
+    # Valence and arousal where the format has them (AffectNet): the optional head's targets.
+    extra = [c for c in ("valence", "arousal") if c in rows and rows[c].notna().any()]
+    return rows[[*keep, "age_group", *extra]]
 
 
 def run_split(

@@ -21,10 +21,10 @@ from devfer.comparison.data import comparison_table, load_images, run_split
 from devfer.comparison.settings import ComparisonSettings, parse_replicate
 from devfer.data import FaceBatches
 from devfer.device import pick_device
-from devfer.evaluate.predictions import class_probabilities
+from devfer.evaluate.predictions import model_outputs
 from devfer.provenance import write_table
 from devfer.runlog import set_threads
-from devfer.train.expression import CombinedDistanceLoss, ExpressionNet
+from devfer.train.expression import AffectLoss, CombinedDistanceLoss, ExpressionNet
 from devfer.train.loop import TrainSettings, fit
 
 log = logging.getLogger(__name__)
@@ -86,9 +86,13 @@ def train_run(
     table = table[ok].reset_index(drop=True)
     index = {c: i for i, c in enumerate(classes)}
     targets = torch.tensor(table["label"].map(index).to_numpy(dtype="int64"))
+    head = settings.valence_arousal
+    if head.enabled:
+        va = table.reindex(columns=["valence", "arousal"]).to_numpy("float32", na_value=np.nan)
+        targets = torch.cat([targets.float()[:, None], torch.tensor(va)], dim=1)
     sets = {}
     for split in ("train", "val", "test"):
-        mask = torch.from_numpy((table["run_split"] == split).to_numpy(dtype=bool))
+        mask = torch.tensor((table["run_split"] == split).to_numpy(dtype=bool))
         sets[split] = FaceBatches(images[mask], targets[mask])
     sizes = {s: len(b) for s, b in sets.items()}
     log.info("%s, %s: %s images (train/val/test)", backbone, replicate, sizes)
@@ -99,9 +103,15 @@ def train_run(
         )
     torch.manual_seed(seed)
     model = ExpressionNet(
-        backbone, len(classes), settings.dropout, settings.pretrained, in_chans=settings.channels
+        backbone,
+        len(classes),
+        settings.dropout,
+        settings.pretrained,
+        in_chans=settings.channels,
+        affect=head.enabled,
     )
-    loss = CombinedDistanceLoss(len(classes), model.embedding_dim, seed=seed)
+    affect = AffectLoss(head.weight, head.loss) if head.enabled else None
+    loss = CombinedDistanceLoss(len(classes), model.embedding_dim, seed=seed, affect=affect)
     loop = TrainSettings(
         epochs=settings.epochs,
         batch_size=settings.batch_size,
@@ -117,9 +127,13 @@ def train_run(
     history, best = fit(model, loss.step, sets["train"], sets["val"], loop, checkpoint)
     model.load_state_dict(best)
     device = pick_device(settings.device)
-    probs = class_probabilities(model, sets["test"].images, 256, str(device))
+    probs, va_pred = model_outputs(model, sets["test"].images, 256, str(device))
     test_rows = table[table["run_split"] == "test"]
     frame = run_frame(test_rows, probs, classes, backbone, replicate)
+    if va_pred is not None:
+        for k, dim in enumerate(("valence", "arousal")):
+            frame[dim] = test_rows.reindex(columns=[dim])[dim].to_numpy(float, na_value=np.nan)
+            frame[f"{dim}_pred"] = va_pred[:, k]
     log.info("%s, %s: test accuracy %.3f", backbone, replicate, frame["correct"].mean())
     meta = {"settings": settings, "backbone": backbone, "replicate": replicate}
     write_table(frame, out_predictions, "comparison_run", meta)
@@ -132,6 +146,7 @@ def train_run(
             "architecture": backbone,
             "classes": classes,
             "in_chans": settings.channels,
+            "valence_arousal": head.enabled,
             "size": settings.size,
             "settings": {**dataclasses.asdict(settings), "replicate": replicate},
         },

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from devfer import CLASSES
-from devfer.train.settings import AugmentSettings
+from devfer.train.settings import AffectHeadSettings, AugmentSettings
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class ComparisonSettings:
     weight_decay: float = 0.0001
     dropout: float = 0.3
     augment: AugmentSettings = field(default_factory=AugmentSettings)
+    valence_arousal: AffectHeadSettings = field(default_factory=AffectHeadSettings)
     device: str = "auto"
 
 

@@ -112,6 +112,27 @@ def with_cost(summary: pd.DataFrame, cost: pd.DataFrame) -> pd.DataFrame:
     return summary.join(cpu[columns], on="backbone")
 
 
+#: The age group of a zoo image whose age is unknown (a FER-2013-like set has none).
+UNKNOWN_AGE = "age unknown"
+
+
+def affect_scores(frame: pd.DataFrame, settings: ScoreSettings) -> pd.DataFrame:
+    """Valence-arousal metrics per backbone x age group (replicates averaged like seeds),
+    empty when no run has that head (`devfer.evaluate.affect`)."""
+    from devfer.evaluate.affect import COLUMNS, affect_metrics
+
+    if "valence_pred" not in frame or frame["valence_pred"].isna().all():
+        return pd.DataFrame(columns=["backbone", *COLUMNS[1:]])
+    runs = frame[frame["valence_pred"].notna()].assign(
+        model=lambda f: f["backbone"],
+        seed=lambda f: f["replicate"],
+        age_group=lambda f: f["age_group"].astype(object).fillna(UNKNOWN_AGE),
+    )
+    groups = list(dict.fromkeys(runs.sort_values("age")["age_group"]))
+    table = affect_metrics(runs, groups, settings.n_boot, settings.seed)
+    return table.rename(columns={"model": "backbone"})
+
+
 def gather_comparison(
     *,
     settings: ScoreSettings,
@@ -124,6 +145,7 @@ def gather_comparison(
     frame = pd.concat([pd.read_parquet(p) for p in predictions], ignore_index=True)
     tables = score_runs(frame, settings)
     tables["summary"] = with_cost(tables["summary"], pd.read_parquet(cost))
+    tables["valence_arousal"] = affect_scores(frame, settings)
     for name, path in out.items():
         write_table(tables[name], path, "comparison", {"settings": settings})
     for row in tables["summary"][tables["summary"]["metric"] == "accuracy"].itertuples():

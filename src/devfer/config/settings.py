@@ -179,10 +179,15 @@ def comparison(cfg: Mapping[str, Any]) -> ComparisonSettings:
     classes = tuple(c for c in CLASSES if c in classes)
     return _build(
         ComparisonSettings,
-        {k: v for k, v in block.items() if k not in ("augment", "classes", "seeds")},
+        {
+            k: v
+            for k, v in block.items()
+            if k not in ("augment", "classes", "seeds", "valence_arousal")
+        },
         seed=cfg["seed"],
         classes=classes,
         augment=_build(AugmentSettings, block.get("augment") or {}),
+        valence_arousal=_build(AffectHeadSettings, block.get("valence_arousal") or {}),
     )
 
 

@@ -266,6 +266,13 @@ def _comparison_checks(cfg: dict[str, Any]) -> list[str]:
         ]
     if not _has_expression_labels(ds):
         return [f"config key 'comparison.dataset': '{name}' has no expression labels."]
+    head = cfg["comparison"].get("valence_arousal") or {}
+    if head.get("enabled") and not _has_affect_labels(ds):
+        return [
+            f"config key 'comparison.valence_arousal.enabled' is true, but '{name}' "
+            f"({ds['format']}) carries no valence or arousal; compare on an AffectNet-format "
+            "set (or a csv with valence and arousal columns), or set it to false."
+        ]
     return []
 
 

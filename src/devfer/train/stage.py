@@ -76,7 +76,7 @@ def expression_sets(
             va = part.reindex(columns=["valence", "arousal"]).to_numpy(
                 dtype="float32", na_value=np.nan
             )
-            y = torch.cat([y.float()[:, None], torch.from_numpy(va)], dim=1)
+            y = torch.cat([y.float()[:, None], torch.tensor(va)], dim=1)
         out[split] = (FaceBatches(crops_tensor(store, part["crop_index"].to_numpy()), y), part)
     return out
 
