@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from PIL import Image
 
 from devfer import CLASSES
 from devfer.predict.bundle import BundleError, export_age, export_expression, load_bundle
@@ -117,8 +118,6 @@ def test_predict_finds_every_face_of_a_group_photo_at_its_own_resolution(
     photo, tiles = group_photo(6, seed=1)
     photo.save(tmp_path / "group.jpg", quality=92)
     (tmp_path / "empty.png").write_bytes(b"")  # unreadable
-    from PIL import Image
-
     Image.new("RGB", (300, 200), (120, 120, 120)).save(tmp_path / "wall.png")  # no face
     (tmp_path / "notes.txt").write_text("not a picture")
     classifier, finder = _tools(bundles)
@@ -256,3 +255,28 @@ def test_the_predict_rule_writes_the_table_with_its_provenance(tmp_path: Path, b
     table = pd.read_parquet(out)
     assert len(table) == 3 and table["source"].str.endswith("three.png").all()
     assert read_provenance(out)["stage"] == "predict"
+
+
+def test_predict_aligns_a_study_image_exactly_as_the_study_does(tmp_path: Path, bundles) -> None:
+    # A 128 px simulated face: the study detects on a 128 px square (scale 1) and keeps the
+    # face; predict detects on the picture itself. Same landmarks, same crop, so the same
+    # probabilities as the study's own predictions for that face.
+    from devfer.data import crops_tensor
+    from devfer.evaluate.predictions import model_outputs
+    from devfer.faces.detect import align_rows
+    from devfer.faces.settings import FacesSettings
+    from devfer.simulate import render_face, sample_identity
+
+    rng = np.random.default_rng(5)
+    face = render_face(30.0, "happy", sample_identity(rng), rng, size=128)
+    face.image.save(tmp_path / "face.jpg", quality=92)
+    study = FacesSettings(size=64, detect_size=128, min_prob=0.9, min_face_size=20, margin=0.15)
+    rows = pd.DataFrame({"image_id": ["x"], "path": [str(tmp_path / "face.jpg")]})
+    table, store = align_rows(rows, study, progress=False)
+    assert table["status"].iloc[0] == "ok"
+    classifier, finder = _tools(bundles, age=False)
+    table_p, _ = predict_files([tmp_path / "face.jpg"], classifier, finder)
+    found = finder.find(Image.open(tmp_path / "face.jpg").convert("RGB"))
+    assert len(found) == 1 and np.array_equal(found[0].crop, store[0])
+    probs, _ = model_outputs(classifier.expression.model, crops_tensor(store, np.array([0])))
+    assert table_p[[f"prob_{c}" for c in CLASSES]].to_numpy()[0] == pytest.approx(probs[0])
