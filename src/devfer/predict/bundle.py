@@ -71,8 +71,14 @@ def _plain(value: Any) -> Any:
 
 
 def _card(
-    kind: str, face_size: int, margin: float, groups: list[dict[str, Any]], min_prob: float
-) -> dict:
+    kind: str,
+    *,
+    face_size: int,
+    margin: float,
+    groups: list[dict[str, Any]],
+    min_prob: float = 0.9,
+) -> dict[str, Any]:
+    """The card's common part: the input, the face crop, the age groups, the versions."""
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -95,18 +101,11 @@ def _card(
     }
 
 
-def export_expression(
-    checkpoint: str | Path,
-    out_dir: str | Path,
-    *,
-    face_size: int,
-    margin: float,
-    groups: list[dict[str, Any]],
-    min_prob: float = 0.9,
-) -> Path:
-    """Write the bundle of an expression model checkpoint (`results/models/{m}/seed*/model.pt`)."""
+def export_expression(checkpoint: str | Path, out_dir: str | Path, **crop: Any) -> Path:
+    """Write the bundle of an expression model checkpoint (`results/models/{m}/seed*/model.pt`).
+    `crop`: face_size, margin, groups and min_prob, as `_card` takes them."""
     saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    card = _card("expression", face_size, margin, groups, min_prob)
+    card = _card("expression", **crop)
     card.update(
         architecture=saved["architecture"],
         dropout=saved["dropout"],
@@ -120,18 +119,10 @@ def export_expression(
     return _write(out_dir, saved["state_dict"], card)
 
 
-def export_age(
-    checkpoint: str | Path,
-    out_dir: str | Path,
-    *,
-    face_size: int,
-    margin: float,
-    groups: list[dict[str, Any]],
-    min_prob: float = 0.9,
-) -> Path:
+def export_age(checkpoint: str | Path, out_dir: str | Path, **crop: Any) -> Path:
     """Write the bundle of an age estimator checkpoint (`results/models/age_estimator/`)."""
     saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    card = _card("age", face_size, margin, groups, min_prob)
+    card = _card("age", **crop)
     card.update(
         architecture=saved["model"],
         head=saved["head"],
