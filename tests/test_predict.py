@@ -179,7 +179,7 @@ class _SwitchingClassifier:
         self.calls, self.switch = 0, switch
         self.classes = list(CLASSES)
 
-    def __call__(self, crops):
+    def __call__(self, crops, with_age=None):
         label = "happy" if self.calls < self.switch else "sad"
         self.calls += 1
         return [{"emotion": label, **{f"prob_{c}": float(c == label) for c in CLASSES}}
@@ -280,3 +280,30 @@ def test_predict_aligns_a_study_image_exactly_as_the_study_does(tmp_path: Path, 
     assert len(found) == 1 and np.array_equal(found[0].crop, store[0])
     probs, _ = model_outputs(classifier.expression.model, crops_tensor(store, np.array([0])))
     assert table_p[[f"prob_{c}" for c in CLASSES]].to_numpy()[0] == pytest.approx(probs[0])
+
+
+def test_live_detects_every_nth_frame_and_ages_each_face_once_a_window(
+    tmp_path: Path, bundles
+) -> None:
+    actor = Actor(expressions=[(0, "happy")], start=(200, 120), velocity=(1, 0), side=200,
+                  seed=4)  # fmt: skip
+    video = write_video(tmp_path / "one.avi", [actor], frames=20, fps=10)
+    classifier, finder = _tools(bundles)
+    calls = {"detect": 0, "ages": 0}
+    detect, ages = finder.detect, classifier.ages
+
+    def counted(name, func):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    finder.detect = counted("detect", detect)
+    classifier.ages = counted("ages", ages)
+    summary = run_live(str(video), classifier, finder, tmp_path / "run", detect_every=4)
+    timeline = pd.read_parquet(tmp_path / "run" / "timeline.parquet")
+    # 20 frames: the detector on frames 0, 4, ..., 16; the age at 0 s and 1 s (window 1 s).
+    assert calls == {"detect": 5, "ages": 2} and summary["detect_every"] == 4
+    assert len(timeline) == 20 and timeline["age"].notna().all()
+    assert timeline["track"].nunique() == 1

@@ -79,7 +79,7 @@ def cmd_live(args: argparse.Namespace) -> None:
     out = args.out or str(Path(args.results, "live", time.strftime("%Y%m%d-%H%M%S")))
     summary = run_live(
         args.source, classifier, finder, out, window_s=args.window,
-        display=not args.no_display, max_frames=args.max_frames,
+        display=not args.no_display, max_frames=args.max_frames, detect_every=args.detect_every,
     )  # fmt: skip
     stages = ", ".join(f"{k} {v:.1f}" for k, v in summary["ms_per_frame"].items())
     print(f"{summary['frames']} frames, {summary['fps']:.1f} FPS; ms per frame: {stages}")
@@ -118,4 +118,7 @@ def add_predict_commands(sub: Any) -> None:
     p.add_argument("--window", type=float, default=1.0, help="smoothing window, seconds")
     p.add_argument("--no-display", action="store_true", help="never open a window")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
+    p.add_argument(
+        "--detect-every", type=int, default=1, help="detect on every N-th frame (faster)"
+    )
     _model_options(p)

@@ -3,6 +3,7 @@ valence and arousal where the model has that head."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,13 +49,17 @@ class Classifier:
     def classes(self) -> list[str]:
         return self.expression.classes
 
-    def __call__(self, crops: list[np.ndarray]) -> list[dict[str, Any]]:
-        """One dict per crop: emotion, prob_<class>, age, age_group (and valence, arousal)."""
+    def __call__(
+        self, crops: list[np.ndarray], with_age: Sequence[bool] | None = None
+    ) -> list[dict[str, Any]]:
+        """One dict per crop: emotion, prob_<class> (and valence, arousal), and age and
+        age_group for the crops `with_age` marks (default all; the live loop estimates a
+        tracked face's age once a window, not every frame)."""
         if not crops:
             return []
         from devfer.evaluate.predictions import model_outputs
 
-        images = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous()
+        images = _tensor(crops)
         probs, va = model_outputs(self.expression.model, images, 64, self.device)
         rows: list[dict[str, Any]] = []
         for k in range(len(crops)):
@@ -64,15 +69,30 @@ class Classifier:
         if va is not None:
             for row, (v, a) in zip(rows, va, strict=True):
                 row["valence"], row["arousal"] = float(v), float(a)
-        if self.age is not None:
-            from devfer.ages.estimator import predict_ages
-
-            ages = predict_ages(
-                self.age.model, self.age_head, images, self.groups, device=self.device,
-                sigma_fallback=float(self.age.card.get("val_mae", 3.0)),
-            )  # fmt: skip
-            named = bucket(ages["age_pred"].to_numpy(), self.groups) if self.groups else None
-            for k, row in enumerate(rows):
-                row["age"] = float(ages["age_pred"].iloc[k])
-                row["age_group"] = None if named is None else str(named[k])
+        wanted = [k for k in range(len(crops)) if with_age is None or with_age[k]]
+        if self.age is not None and wanted:
+            for k, age in zip(wanted, self.ages([crops[k] for k in wanted]), strict=True):
+                rows[k].update(age)
         return rows
+
+    def ages(self, crops: list[np.ndarray]) -> list[dict[str, Any]]:
+        """{age, age_group} per crop (the age bundle's estimate)."""
+        from devfer.ages.estimator import predict_ages
+
+        if self.age is None or not crops:
+            return [{} for _ in crops]
+        ages = predict_ages(
+            self.age.model, self.age_head, _tensor(crops), self.groups, device=self.device,
+            sigma_fallback=float(self.age.card.get("val_mae", 3.0)),
+        )  # fmt: skip
+        values = ages["age_pred"].to_numpy()
+        named = bucket(values, self.groups) if self.groups else [None] * len(values)
+        return [
+            {"age": float(a), "age_group": None if g is None else str(g)}
+            for a, g in zip(values, named, strict=True)
+        ]
+
+
+def _tensor(crops: list[np.ndarray]) -> torch.Tensor:
+    """(N, 3, S, S) uint8 from HWC crops."""
+    return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous()
