@@ -18,12 +18,13 @@ STAGE_COMMANDS = {
     "simulate", "truth", "manifest", "align", "gather", "ages-train", "ages-predict",
     "ages-metrics", "train", "evaluate-predict", "evaluate", "statistics", "histories", "figures",
     "control", "calibrate", "calibration", "compare-run", "compare-cost", "compare", "fairness",
+    "evaluate-affect", "bundle", "predict",
 }  # fmt: skip
 
 
 def test_every_stage_has_a_command() -> None:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert STAGE_COMMANDS | {"check-config", "stats", "power"} == set(sub.choices)
+    assert STAGE_COMMANDS | {"check-config", "stats", "power", "live"} == set(sub.choices)
 
 
 def test_help_runs_for_every_command() -> None:

@@ -273,6 +273,33 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_evaluate_affect(args: argparse.Namespace) -> None:
+    from devfer.evaluate.stage import evaluate_affect
+    from devfer.figures.stage import affect_figures
+
+    cfg = _config(args)
+    simulated = cfg.get("simulation", {}).get("datasets", {})
+    keys = [d for d in S.evaluation_datasets(cfg) if d in simulated]
+    out = _r(args, "metrics", "valence_arousal.parquet")
+    evaluate_affect(
+        settings=S.evaluation(cfg),
+        predictions=_predictions(args, cfg),
+        answer_keys=[_r(args, "simulation", f"{d}.parquet") for d in keys],
+        out=out,
+    )
+    if args.figures:
+        models = [m for m in S.models(cfg) if S.model(cfg, m).valence_arousal.enabled]
+        affect_figures(
+            metrics=out,
+            predictions=[_r(args, "predictions", f"{m}.parquet") for m in models],
+            groups=S.age_groups(cfg),
+            ccc_figure=_r(args, "figures", "valence_arousal_ccc"),
+            circumplex_figures={m: _r(args, "figures", f"circumplex_{m}") for m in models},
+            table_md=_r(args, "tables", "valence_arousal.md"),
+            table_tex=_r(args, "tables", "valence_arousal.tex"),
+        )
+
+
 def cmd_statistics(args: argparse.Namespace) -> None:
     from devfer.stats.stage import run_statistics
 
@@ -452,6 +479,11 @@ def add_stage_commands(sub: Any) -> None:
 
     p = _command(sub, "evaluate", cmd_evaluate, "metrics per model x age group (rule evaluate)")
     p.add_argument("--predictions", nargs="+", help="default: every model's predictions")
+
+    text = "valence-arousal metrics per model x age group (rules evaluate_affect, figures_affect)"
+    p = _command(sub, "evaluate-affect", cmd_evaluate_affect, text)
+    p.add_argument("--predictions", nargs="+", help="default: every model's predictions")
+    p.add_argument("--figures", action="store_true", help="also its figures and table")
 
     text = "trend fits, transition ages, sensitivity (rule stats)"
     p = _command(sub, "statistics", cmd_statistics, text)
