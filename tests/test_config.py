@@ -251,7 +251,7 @@ def test_a_valence_arousal_head_needs_a_dataset_with_valence_and_arousal() -> No
     overlay = yaml.safe_load((ROOT / "config" / "valence_arousal.yaml").read_text())
     cfg["models"]["adult"].update(overlay["models"]["adult"])
     head = settings.model(validate_config(cfg), "adult").valence_arousal
-    assert head.enabled and head.loss == "mse" and head.weight == 1.0
+    assert head.enabled and head.loss == "ccc" and head.weight == 1.0
     assert not settings.model(validate_config(cfg), "infant").valence_arousal.enabled
     cfg["models"]["infant"]["valence_arousal"] = {"enabled": True}
     with pytest.raises(
