@@ -331,3 +331,11 @@ def test_without_the_head_the_model_is_built_as_before() -> None:
     assert all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(RuntimeError, match="no valence-arousal head"):
         plain.valence_arousal(torch.zeros(1, plain.embedding_dim))
+
+
+def test_two_models_in_one_folder_resume_from_their_own_checkpoints(tmp_path) -> None:
+    from devfer.train.loop import checkpoint_path
+
+    a, b = checkpoint_path(tmp_path / "ccc.pt"), checkpoint_path(tmp_path / "mse.pt")
+    assert a != b and a.parent == b.parent == tmp_path
+    assert checkpoint_path("results/models/adult/seed2026/model.pt").name == "model.checkpoint.pt"

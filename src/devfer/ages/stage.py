@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ from devfer.device import pick_device
 from devfer.layout import DatasetFiles
 from devfer.provenance import write_table
 from devfer.runlog import set_threads
-from devfer.train.loop import TrainSettings, fit
+from devfer.train.loop import TrainSettings, checkpoint_path, fit
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,7 @@ def train_estimator(
     loop = TrainSettings.of(
         settings, monitor="val_mae", mode="min", seed=settings.seed, device=settings.device
     )
-    checkpoint = Path(out_model).with_name("checkpoint.pt")
+    checkpoint = checkpoint_path(out_model)
     history, best = fit(model, head.step, train, val, loop, checkpoint)
     torch.save(
         {

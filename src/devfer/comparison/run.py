@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,7 @@ from devfer.evaluate.predictions import model_outputs
 from devfer.provenance import write_table
 from devfer.runlog import set_threads
 from devfer.train.expression import AffectLoss, CombinedDistanceLoss, ExpressionNet
-from devfer.train.loop import TrainSettings, fit
+from devfer.train.loop import TrainSettings, checkpoint_path, fit
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +122,7 @@ def train_run(
         device=settings.device,
         augment=settings.augment,
     )
-    checkpoint = Path(out_model).with_name("checkpoint.pt")
+    checkpoint = checkpoint_path(out_model)
     history, best = fit(model, loss.step, sets["train"], sets["val"], loop, checkpoint)
     model.load_state_dict(best)
     device = pick_device(settings.device)

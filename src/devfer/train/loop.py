@@ -59,6 +59,13 @@ class TrainSettings:
         )
 
 
+def checkpoint_path(out_model: str | Path) -> Path:
+    """Where a run resumes from: beside its model file and named after it, so two runs
+    writing models into one folder never share a checkpoint."""
+    out = Path(out_model)
+    return out.with_name(f"{out.stem}.checkpoint.pt")
+
+
 def _epoch_seed(seed: int, epoch: int) -> int:
     return seed * 100_003 + epoch
 

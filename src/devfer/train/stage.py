@@ -24,7 +24,7 @@ from devfer.train.expression import (
     ExpressionNet,
     class_balance,
 )
-from devfer.train.loop import TrainSettings, fit
+from devfer.train.loop import TrainSettings, checkpoint_path, fit
 from devfer.train.settings import GridPoint, ModelSettings, TrainModelSettings
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ def train_model(
         seed,
         "/".join(str(len(sets[s][0])) for s in SPLITS),
     )
-    checkpoint = Path(out_model).with_name("checkpoint.pt")
+    checkpoint = checkpoint_path(out_model)
     _, history, best_state = fit_expression_model(
         block, seed=seed, device=settings.device, sets=sets, checkpoint=checkpoint
     )
