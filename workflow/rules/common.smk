@@ -366,11 +366,19 @@ def figure_inputs(wildcards):
 BUNDLE_FACES = {k: config["faces"][k] for k in ("size", "margin", "min_prob")}
 
 
+# The age estimator's bundle: the study has an estimator when it trains or is given one.
+AGE_BUNDLE = (
+    "results/models/age_estimator/bundle"
+    if AGE_DATASET or config["ages"]["checkpoint"]
+    else None
+)
+
+
 def bundle_dirs():
     """Every trained model's bundle, and the age estimator's where the study has one."""
     dirs = expand("results/models/{model}/bundle", model=MODELS) if SEEDS else []
-    if AGE_DATASET or config["ages"]["checkpoint"]:
-        dirs.append("results/models/age_estimator/bundle")
+    if AGE_BUNDLE:
+        dirs.append(AGE_BUNDLE)
     return dirs
 
 
@@ -383,8 +391,8 @@ def predict_bundles(wildcards):
             f"({', '.join(MODELS) or 'none'})"
         )
     files = {"model": f"results/models/{model}/bundle"}
-    if AGE_DATASET or config["ages"]["checkpoint"]:
-        files["age_model"] = "results/models/age_estimator/bundle"
+    if AGE_BUNDLE:
+        files["age_model"] = AGE_BUNDLE
     return files
 
 

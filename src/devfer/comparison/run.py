@@ -20,10 +20,15 @@ from devfer.comparison.data import comparison_table, load_images, run_split
 from devfer.comparison.settings import ComparisonSettings, parse_replicate
 from devfer.data import FaceBatches
 from devfer.device import pick_device
-from devfer.evaluate.predictions import model_outputs
+from devfer.evaluate.predictions import affect_columns, model_outputs
 from devfer.provenance import write_table
 from devfer.runlog import set_threads
-from devfer.train.expression import AffectLoss, CombinedDistanceLoss, ExpressionNet
+from devfer.train.expression import (
+    AffectLoss,
+    CombinedDistanceLoss,
+    ExpressionNet,
+    affect_targets,
+)
 from devfer.train.loop import TrainSettings, checkpoint_path, fit
 
 log = logging.getLogger(__name__)
@@ -87,8 +92,7 @@ def train_run(
     targets = torch.tensor(table["label"].map(index).to_numpy(dtype="int64"))
     head = settings.valence_arousal
     if head.enabled:
-        va = table.reindex(columns=["valence", "arousal"]).to_numpy("float32", na_value=np.nan)
-        targets = torch.cat([targets.float()[:, None], torch.tensor(va)], dim=1)
+        targets = affect_targets(targets, table)
     sets = {}
     for split in ("train", "val", "test"):
         mask = torch.tensor((table["run_split"] == split).to_numpy(dtype=bool))
@@ -130,9 +134,7 @@ def train_run(
     test_rows = table[table["run_split"] == "test"]
     frame = run_frame(test_rows, probs, classes, backbone, replicate)
     if va_pred is not None:
-        for k, dim in enumerate(("valence", "arousal")):
-            frame[dim] = test_rows.reindex(columns=[dim])[dim].to_numpy(float, na_value=np.nan)
-            frame[f"{dim}_pred"] = va_pred[:, k]
+        frame = frame.assign(**affect_columns(test_rows, va_pred))
     log.info("%s, %s: test accuracy %.3f", backbone, replicate, frame["correct"].mean())
     meta = {"settings": settings, "backbone": backbone, "replicate": replicate}
     write_table(frame, out_predictions, "comparison_run", meta)

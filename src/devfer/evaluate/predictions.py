@@ -73,8 +73,16 @@ def prediction_frame(
     for k, c in enumerate(CLASSES):
         out[f"p_{c}"] = probs[:, k] if len(probs) else np.zeros(0)
     if va is not None:
-        for k, dim in enumerate(("valence", "arousal")):
-            annotated = rows[dim] if dim in rows else pd.Series(np.nan, index=rows.index)
-            out[dim] = pd.to_numeric(annotated, errors="coerce").to_numpy(dtype=float)
-            out[f"{dim}_pred"] = va[:, k]
+        out = out.assign(**affect_columns(rows, va))
+    return out
+
+
+def affect_columns(rows: pd.DataFrame, va: np.ndarray) -> dict[str, np.ndarray]:
+    """`valence`, `arousal` (the rows' annotations, NaN where none) and the model's
+    `valence_pred`, `arousal_pred` from its (N, 2) output, in the rows' order."""
+    out: dict[str, np.ndarray] = {}
+    for k, dim in enumerate(("valence", "arousal")):
+        annotated = rows[dim] if dim in rows else pd.Series(np.nan, index=rows.index)
+        out[dim] = pd.to_numeric(annotated, errors="coerce").to_numpy(dtype=float)
+        out[f"{dim}_pred"] = va[:, k]
     return out

@@ -26,6 +26,7 @@ from PIL import Image
 from devfer.predict.annotate import draw_faces
 from devfer.predict.classify import Classifier
 from devfer.predict.faces import Face, FaceFinder, face_columns
+from devfer.predict.run import open_video
 
 log = logging.getLogger(__name__)
 
@@ -101,21 +102,25 @@ def open_source(source: str) -> tuple[Any, float, bool]:
     """(capture, frames per second, is a camera) for a camera index or a video file."""
     import cv2
 
-    camera = source.isdigit()
-    if not camera and not Path(source).is_file():
-        raise LiveError(f"--source {source}: no such video file (or give a camera index, e.g. 0)")
-    capture = cv2.VideoCapture(int(source) if camera else source)
+    if not source.isdigit():
+        if not Path(source).is_file():
+            raise LiveError(
+                f"--source {source}: no such video file (or give a camera index, e.g. 0)"
+            )
+        try:
+            return (*open_video(source, default_fps=30.0), False)
+        except OSError:
+            raise LiveError(f"cannot read video {source}: OpenCV has no decoder for it") from None
+    capture = cv2.VideoCapture(int(source))
     if not capture.isOpened():
         capture.release()
-        if camera:
-            raise LiveError(
-                f"camera {source} cannot be opened: no camera device is available on this "
-                "machine (or another program holds it). Give a video file instead: "
-                "devfer live --source video.mp4"
-            )
-        raise LiveError(f"cannot read video {source}: OpenCV has no decoder for it")
+        raise LiveError(
+            f"camera {source} cannot be opened: no camera device is available on this "
+            "machine (or another program holds it). Give a video file instead: "
+            "devfer live --source video.mp4"
+        )
     fps = capture.get(cv2.CAP_PROP_FPS)
-    return capture, float(fps) if fps and fps > 0 else 30.0, camera
+    return capture, float(fps) if fps and fps > 0 else 30.0, True
 
 
 def _can_display(want: bool) -> bool:
@@ -199,9 +204,7 @@ def run_live(
                 rows.append({"frame": frames, "time_s": time_s, "track": track, "face": k,
                              **face_columns(face), "raw_label": label["emotion"],
                              "label": steady, **label})  # fmt: skip
-                shown.append(
-                    {**label, "emotion": steady, f"prob_{steady}": label[f"prob_{steady}"]}
-                )
+                shown.append({**label, "emotion": steady})
             drawn = np.asarray(draw_faces(picture, faces, shown))
             t5 = time.perf_counter()
             if writer is None:

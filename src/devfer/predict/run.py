@@ -75,25 +75,26 @@ def collect(inputs: Sequence[str | Path], summary: Summary) -> list[Path]:
     return files
 
 
-def video_fps(path: Path) -> float:
-    """A video's frame rate (25 where the file does not say)."""
-    import cv2
-
-    capture = cv2.VideoCapture(str(path))
-    try:
-        return float(capture.get(cv2.CAP_PROP_FPS) or 25.0)
-    finally:
-        capture.release()
-
-
-def video_frames(path: Path, every: int = 1) -> Iterator[tuple[int, float, Image.Image]]:
-    """(frame index, time in seconds, RGB picture) of every `every`-th frame."""
+def open_video(path: str | Path, default_fps: float = 25.0) -> tuple[Any, float]:
+    """(OpenCV capture, frames per second) of a video file; `default_fps` where the file
+    does not say. OSError when OpenCV cannot open it."""
     import cv2
 
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
+        capture.release()
         raise OSError(f"cannot open video {path}")
-    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    return capture, float(fps) if fps and fps > 0 else default_fps
+
+
+def video_frames(
+    capture: Any, fps: float, every: int = 1
+) -> Iterator[tuple[int, float, Image.Image]]:
+    """(frame index, time in seconds, RGB picture) of every `every`-th frame of an open
+    capture, which is released at the end."""
+    import cv2
+
     index = 0
     try:
         while True:
@@ -184,7 +185,8 @@ def _predict_video(
     rows: list[dict[str, Any]] = []
     writer = None
     try:
-        for frame, time_s, picture in video_frames(path, every):
+        capture, fps = open_video(path)
+        for frame, time_s, picture in video_frames(capture, fps, every):
             summary.video_frames += 1
             faces = finder.find(picture)
             summary.faces += len(faces)
@@ -196,10 +198,8 @@ def _predict_video(
                 if writer is None:
                     target = _annotated_path(path, annotate, roots, ".avi")
                     fourcc = cv2.VideoWriter_fourcc(*"MJPG")
-                    fps = max(
-                        1.0, (cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FPS) or 25) / every
-                    )
-                    writer = cv2.VideoWriter(str(target), fourcc, fps, drawn.shape[1::-1])
+                    rate = max(1.0, fps / every)
+                    writer = cv2.VideoWriter(str(target), fourcc, rate, drawn.shape[1::-1])
                 writer.write(cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
     except OSError as exc:
         summary.unreadable.append(f"{path} ({exc})")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -64,6 +66,16 @@ class ExpressionNet(nn.Module):
         if self.va is None:
             raise RuntimeError("this model has no valence-arousal head")
         return torch.tanh(self.va(self.dropout(embedding)).float())
+
+
+AFFECT_COLUMNS = ("valence", "arousal")
+
+
+def affect_targets(labels: torch.Tensor, rows: pd.DataFrame) -> torch.Tensor:
+    """Rows of (class, valence, arousal) from class indices and the rows' annotations (NaN
+    where a row has none, or the table no such column): what `split_targets` takes apart."""
+    va = rows.reindex(columns=list(AFFECT_COLUMNS)).to_numpy("float32", na_value=np.nan)
+    return torch.cat([labels.float()[:, None], torch.tensor(va)], dim=1)
 
 
 def split_targets(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:

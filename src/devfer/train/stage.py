@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -19,9 +18,11 @@ from devfer.manifest.splits import SPLITS
 from devfer.provenance import write_table
 from devfer.runlog import set_threads
 from devfer.train.expression import (
+    AFFECT_COLUMNS,
     AffectLoss,
     CombinedDistanceLoss,
     ExpressionNet,
+    affect_targets,
     class_balance,
 )
 from devfer.train.loop import TrainSettings, checkpoint_path, fit
@@ -73,10 +74,7 @@ def expression_sets(
         part = rows[rows["split"] == split]
         y = torch.tensor(part["label"].map(index).to_numpy(dtype="int64"))
         if affect:
-            va = part.reindex(columns=["valence", "arousal"]).to_numpy(
-                dtype="float32", na_value=np.nan
-            )
-            y = torch.cat([y.float()[:, None], torch.tensor(va)], dim=1)
+            y = affect_targets(y, part)
         out[split] = (FaceBatches(crops_tensor(store, part["crop_index"].to_numpy()), y), part)
     return out
 
@@ -84,7 +82,7 @@ def expression_sets(
 def check_affect_labels(sets: dict[str, tuple[FaceBatches, pd.DataFrame]], name: str) -> None:
     """A valence-arousal head needs annotated training faces: say which model lacks them."""
     _, train = sets["train"]
-    have = train.reindex(columns=["valence", "arousal"]).notna().all(axis=1).sum()
+    have = train.reindex(columns=list(AFFECT_COLUMNS)).notna().all(axis=1).sum()
     if have < 2:
         raise ValueError(
             f"models.{name}.valence_arousal is enabled, but {have} of its {len(train)} training "
