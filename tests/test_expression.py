@@ -339,3 +339,61 @@ def test_two_models_in_one_folder_resume_from_their_own_checkpoints(tmp_path) ->
     a, b = checkpoint_path(tmp_path / "ccc.pt"), checkpoint_path(tmp_path / "mse.pt")
     assert a != b and a.parent == b.parent == tmp_path
     assert checkpoint_path("results/models/adult/seed2026/model.pt").name == "model.checkpoint.pt"
+
+
+def test_valence_arousal_head_reads_the_features_without_dropout() -> None:
+    # In training mode the class head sees dropped-out features (two calls differ); the
+    # valence-arousal head does not, so its training predictions are as dispersed as the
+    # evaluation's (a concordance loss would otherwise learn to shrink them).
+    torch.manual_seed(0)
+    model = ExpressionNet("resnet10t", 7, 0.9, affect=True).train()
+    embedding = torch.randn(4, model.embedding_dim)
+    first, second = model.fc(model.dropout(embedding)), model.fc(model.dropout(embedding))
+    assert not torch.equal(first, second)
+    assert torch.equal(model.valence_arousal(embedding), model.valence_arousal(embedding))
+    model.eval()
+    assert torch.equal(model.valence_arousal(embedding), torch.tanh(model.va(embedding)))
+
+
+@pytest.mark.parametrize(
+    ("device", "precision", "expected"),
+    [
+        ("cpu", "auto", None),
+        ("cpu", "fp32", None),
+        ("cpu", "bf16", torch.bfloat16),
+        ("cuda", "auto", torch.bfloat16),
+        ("cuda", "fp32", None),
+    ],
+)
+def test_autocast_follows_the_precision_setting(device, precision, expected) -> None:
+    from devfer.device import autocast_dtype
+
+    assert autocast_dtype(torch.device(device), precision) == expected
+
+
+def test_a_typo_in_precision_is_refused() -> None:
+    from devfer.device import autocast_dtype
+
+    with pytest.raises(ValueError, match="auto, fp32, bf16"):
+        autocast_dtype(torch.device("cpu"), "fp16")
+
+
+@pytest.mark.parametrize(
+    ("precision", "dtype"), [("fp32", torch.float32), ("bf16", torch.bfloat16)]
+)
+def test_bf16_on_cpu_trains_under_autocast(precision, dtype) -> None:
+    # The class logits are computed in the asked precision; the loss stays finite either way.
+    data = brightness_problem(1, 16)
+    model = _BrightnessNet()
+    loss = CombinedDistanceLoss(2, 3, lam=0.0)
+    seen = []
+
+    def step(net, x, y):
+        seen.append(net(x)[1].dtype)
+        return loss.step(net, x, y)
+
+    settings = TrainSettings(epochs=1, batch_size=8, lr=0.01, device="cpu", precision=precision)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    metrics = run_epoch(model, step, data, settings, torch.device("cpu"), optimizer)
+    assert set(seen) == {dtype}
+    assert torch.isfinite(torch.tensor(metrics["loss"]))
