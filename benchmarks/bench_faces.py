@@ -2,6 +2,7 @@
 
     python benchmarks/bench_faces.py [--n 256] [--batch 32] [--threads 2]
     python benchmarks/bench_faces.py --variants 160:20 128:40 [--n 256]
+    python benchmarks/bench_faces.py --pools [--n 256] [--threads 1]
 
 Prints images/s for both and their ratio. Each image goes through the whole faces stage
 (decode, letterbox, MTCNN, similarity transform, warp), as in `devfer align`.
@@ -10,6 +11,10 @@ Prints images/s for both and their ratio. Each image goes through the whole face
 `faces.detect_size` / `faces.min_face_size`, with how far its eye landmarks and crops move
 from the first variant's (pixels of the original image; mean absolute crop difference in
 grey levels), so a faster setting shows what it costs.
+
+`--pools` times the batched stage at the embedded study's settings (128 px, min face 40) with
+facenet-pytorch's own MTCNN and with the study's (`load_mtcnn`: RNet's and ONet's max pools
+on channels-last copies), alternating twice, and checks that tables and crops are identical.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from _common import rendered_faces
@@ -36,8 +42,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=128, help="rendered image side")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--variants", nargs="+", metavar="DETECT:MIN_FACE")
+    parser.add_argument("--pools", action="store_true", help="stock vs channels-last pools")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.pools:
+        compare_pools(args)
+        return
     if args.variants:
         compare_variants(args)
         return
@@ -87,6 +97,33 @@ def compare_variants(args: argparse.Namespace) -> None:
                 b = first[1][first[0].loc[both, "crop_index"].to_numpy()].astype(float)
                 line += f"  eyes moved {moved.mean():.2f} px, crops differ {abs(a - b).mean():.2f}"
             print(line)
+
+
+def compare_pools(args: argparse.Namespace) -> None:
+    from facenet_pytorch import MTCNN
+
+    cfg = FacesSettings(size=64, margin=0.15, device=args.device, batch_size=args.batch)
+    stock = Detector(128, 0.9, 40, args.device)
+    stock.mtcnn = MTCNN(keep_all=True, min_face_size=40, device=args.device)
+    ours = Detector(128, 0.9, 40, args.device)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = rendered_faces(Path(tmp), args.n, args.size)
+        rows = pd.DataFrame({"image_id": [p.name for p in paths], "path": list(map(str, paths))})
+        rates: dict[str, list[float]] = {"stock MTCNN": [], "channels-last pools": []}
+        out = {}
+        for _ in range(2):  # alternating, so a drift in the machine's speed hits both
+            for (label, times), detector in zip(rates.items(), (stock, ours), strict=True):
+                align_rows(rows.head(8), cfg, detector, False)  # warm-up
+                start = time.perf_counter()
+                out[label] = align_rows(rows, cfg, detector, False)
+                times.append(len(rows) / (time.perf_counter() - start))
+    (t1, c1), (t2, c2) = out.values()
+    same = t1.equals(t2) and np.array_equal(c1, c2)
+    print(f"detection + alignment, {args.n} images of {args.size}px, 128:40, batch {args.batch}")
+    for label, times in rates.items():
+        print(f"  {label:>20}: {max(times):7.1f} images/s (best of 2)")
+    best = [max(t) for t in rates.values()]
+    print(f"  speed-up {best[1] / best[0]:.2f}x; tables and crops identical: {same}")
 
 
 if __name__ == "__main__":

@@ -129,3 +129,27 @@ def test_shards_gather_to_the_unsharded_result(detector, face, tmp_path) -> None
     gathered = gather(tables, stores, tmp_path / "all.npy")
     pd.testing.assert_frame_equal(gathered, whole)
     np.testing.assert_array_equal(np.load(tmp_path / "all.npy"), whole_crops)
+
+
+def test_channels_last_pools_detect_exactly_what_stock_mtcnn_does(detector, tmp_path) -> None:
+    # The study's MTCNN runs RNet's and ONet's max pools on channels-last copies (faster);
+    # on faces of every age and expression the table and crops equal stock MTCNN's bit for bit.
+    from facenet_pytorch import MTCNN
+
+    from devfer.faces.detect import _ChannelsLastMaxPool
+
+    pools = [m for m in detector.mtcnn.modules() if isinstance(m, _ChannelsLastMaxPool)]
+    assert len(pools) == 5  # RNet's two and ONet's three; PNet's stays as it is
+    rng = np.random.default_rng(5)
+    paths = []
+    for k, expression in enumerate(["happy", "sad", "surprise", "angry", "neutral", "fear"]):
+        rendered = render_face(float(rng.uniform(0, 70)), expression, sample_identity(rng), rng)
+        rendered.image.save(tmp_path / f"{k}.jpg", quality=92)
+        paths.append(tmp_path / f"{k}.jpg")
+    stock = Detector(FACES.detect_size, FACES.min_prob, FACES.min_face_size, "cpu")
+    stock.mtcnn = MTCNN(keep_all=True, min_face_size=FACES.min_face_size, device="cpu")
+    ours, our_crops = align_rows(manifest_for(paths), FACES, detector, False)
+    theirs, their_crops = align_rows(manifest_for(paths), FACES, stock, False)
+    assert (ours["align_method"] == "landmarks").all()
+    pd.testing.assert_frame_equal(ours, theirs)
+    np.testing.assert_array_equal(our_crops, their_crops)

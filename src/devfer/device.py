@@ -19,3 +19,22 @@ def pick_device(setting: str = "auto") -> Any:
     if setting == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(setting)
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def autocast_dtype(device: Any, precision: str = "auto") -> Any:
+    """The dtype training autocasts to on `device`, or None for plain fp32.
+
+    `auto`: bf16 on CUDA, fp32 on CPU (a CPU without native bf16 emulates it, slower, and a
+    model trained in bf16 differs from one trained in fp32). `bf16` on CPU asks for it anyway
+    (faster only where the CPU has avx512_bf16 or AMX; README "Speed").
+    """
+    import torch
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "bf16" or (precision == "auto" and torch.device(device).type == "cuda"):
+        return torch.bfloat16
+    return None

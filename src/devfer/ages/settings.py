@@ -32,6 +32,7 @@ class AgeTrainSettings:
     weight_decay: float = 0.0001
     patience: int | None = None
     device: str = "auto"
+    precision: str = "auto"  # training autocast (`devfer.device.autocast_dtype`)
     augment: AugmentSettings = field(default_factory=AugmentSettings)
 
 

@@ -56,7 +56,12 @@ def train_estimator(
     torch.manual_seed(settings.seed)
     model = create_backbone(settings.model, head.n_outputs, settings.pretrained)
     loop = TrainSettings.of(
-        settings, monitor="val_mae", mode="min", seed=settings.seed, device=settings.device
+        settings,
+        monitor="val_mae",
+        mode="min",
+        seed=settings.seed,
+        device=settings.device,
+        precision=settings.precision,
     )
     checkpoint = checkpoint_path(out_model)
     history, best = fit(model, head.step, train, val, loop, checkpoint)

@@ -110,7 +110,10 @@ def model(cfg: Mapping[str, Any], name: str) -> ModelSettings:
 
 def train_model(cfg: Mapping[str, Any], name: str) -> TrainModelSettings:
     """What one expression model depends on: its own block, not the other model's."""
-    return TrainModelSettings(name=name, model=model(cfg, name), device=cfg["models"]["device"])
+    block = cfg["models"]
+    return TrainModelSettings(
+        name=name, model=model(cfg, name), device=block["device"], precision=block["precision"]
+    )
 
 
 def grid(cfg: Mapping[str, Any]) -> GridSettings:

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from devfer.faces.align import similarity_transform, template, warp
-from devfer.faces.detect import LANDMARK_NAMES
+from devfer.faces.detect import LANDMARK_NAMES, load_mtcnn
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,8 @@ class FaceFinder:
         min_face_size: int = 20,
         device: str = "cpu",
     ) -> None:
-        from facenet_pytorch import MTCNN
-
         self.size, self.margin, self.min_prob = size, margin, min_prob
-        self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, device=device)
+        self.mtcnn = load_mtcnn(min_face_size, device)
 
     def detect(self, image: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(boxes (n, 4), probabilities (n,), landmarks (n, 5, 2)) of the confident faces."""

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from devfer.data import AugmentSettings, FaceBatches
-from devfer.device import pick_device
+from devfer.device import autocast_dtype, pick_device
 from devfer.progress import bar
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class TrainSettings:
     scheduler: str = "cosine"  # or "none"
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"  # autocast: auto (bf16 on CUDA, fp32 on CPU), fp32 or bf16
     augment: AugmentSettings | None = None
 
     @classmethod
@@ -88,7 +89,8 @@ def run_epoch(
     torch.manual_seed(_epoch_seed(settings.seed, epoch))  # dropout
     sums: dict[str, float] = {"loss": 0.0}
     n = 0
-    amp = device.type == "cuda"
+    dtype = autocast_dtype(device, settings.precision)
+    channels_last = device.type == "cuda"  # slower on CPU (README "Speed")
     batches = data.batches(
         settings.batch_size,
         shuffle=training,
@@ -101,9 +103,9 @@ def run_epoch(
     with torch.set_grad_enabled(training):
         for x, y in progress:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            if amp:
+            if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                 loss, stats = step(model, x, y)
             if training:
                 optimizer.zero_grad(set_to_none=True)

@@ -82,4 +82,5 @@ class TrainModelSettings:
     name: str
     model: ModelSettings
     device: str = "auto"
+    precision: str = "auto"  # training autocast (`devfer.device.autocast_dtype`)
     grid_epochs: int | None = None  # used by grid points only

@@ -99,6 +99,7 @@ def fit_expression_model(
     device: str,
     sets: dict[str, tuple[FaceBatches, pd.DataFrame]],
     checkpoint: Path,
+    precision: str = "auto",
 ) -> tuple[ExpressionNet, pd.DataFrame, dict[str, Any]]:
     """Train one ResNet with the combined distance loss; return (model, history, best state)."""
     block = model_settings
@@ -128,7 +129,13 @@ def fit_expression_model(
         AffectLoss(head.weight, head.loss) if head.enabled else None,
     )
     loop = TrainSettings.of(
-        block, monitor="val_accuracy", mode="max", seed=seed, device=device, scheduler="cosine"
+        block,
+        monitor="val_accuracy",
+        mode="max",
+        seed=seed,
+        device=device,
+        precision=precision,
+        scheduler="cosine",
     )
     history, best = fit(
         model,
@@ -194,7 +201,12 @@ def train_model(
     )
     checkpoint = checkpoint_path(out_model)
     _, history, best_state = fit_expression_model(
-        block, seed=seed, device=settings.device, sets=sets, checkpoint=checkpoint
+        block,
+        seed=seed,
+        device=settings.device,
+        precision=settings.precision,
+        sets=sets,
+        checkpoint=checkpoint,
     )
     history.insert(0, "model", settings.name)
     history.insert(1, "seed", seed)
