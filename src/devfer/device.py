@@ -29,7 +29,7 @@ def autocast_dtype(device: Any, precision: str = "auto") -> Any:
 
     `auto`: bf16 on CUDA, fp32 on CPU (a CPU without native bf16 emulates it, slower, and a
     model trained in bf16 differs from one trained in fp32). `bf16` on CPU asks for it anyway
-    (faster only where the CPU has avx512_bf16 or AMX; README "Speed").
+    (faster only where the CPU has avx512_bf16 or AMX; README "Benchmarks").
     """
     import torch
 

@@ -90,7 +90,7 @@ def run_epoch(
     sums: dict[str, float] = {"loss": 0.0}
     n = 0
     dtype = autocast_dtype(device, settings.precision)
-    channels_last = device.type == "cuda"  # slower on CPU (README "Speed")
+    channels_last = device.type == "cuda"  # slower on CPU (README "Benchmarks")
     batches = data.batches(
         settings.batch_size,
         shuffle=training,
