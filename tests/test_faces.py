@@ -136,7 +136,7 @@ def test_channels_last_pools_detect_exactly_what_stock_mtcnn_does(detector, tmp_
     # on faces of every age and expression the table and crops equal stock MTCNN's bit for bit.
     from facenet_pytorch import MTCNN
 
-    from devfer.faces.detect import _ChannelsLastMaxPool
+    from devfer.faces.mtcnn import _ChannelsLastMaxPool
 
     pools = [m for m in detector.mtcnn.modules() if isinstance(m, _ChannelsLastMaxPool)]
     assert len(pools) == 5  # RNet's two and ONet's three; PNet's stays as it is

@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from devfer import CLASSES
+from devfer.train.expression import AFFECT_COLUMNS
 
 
 def eligibility(rows: pd.DataFrame, used_images: Sequence[str]) -> np.ndarray:
@@ -81,7 +82,7 @@ def affect_columns(rows: pd.DataFrame, va: np.ndarray) -> dict[str, np.ndarray]:
     """`valence`, `arousal` (the rows' annotations, NaN where none) and the model's
     `valence_pred`, `arousal_pred` from its (N, 2) output, in the rows' order."""
     out: dict[str, np.ndarray] = {}
-    for k, dim in enumerate(("valence", "arousal")):
+    for k, dim in enumerate(AFFECT_COLUMNS):
         annotated = rows[dim] if dim in rows else pd.Series(np.nan, index=rows.index)
         out[dim] = pd.to_numeric(annotated, errors="coerce").to_numpy(dtype=float)
         out[f"{dim}_pred"] = va[:, k]

@@ -17,9 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from PIL import Image
-from torch import nn
 
 from devfer.device import pick_device
 from devfer.faces.align import box_transform, center_transform, similarity_transform, template, warp
@@ -60,34 +58,6 @@ class Detection:
     n_faces: int
 
 
-class _ChannelsLastMaxPool(nn.Module):
-    """A max pool that runs on a channels-last copy of its input: the same numbers (a max is
-    exact), 8-10x faster on CPU for the small, many-channel maps of MTCNN's RNet and ONet,
-    where NCHW pooling was a third of all detection time (benchmarks/bench_faces.py)."""
-
-    def __init__(self, pool: nn.MaxPool2d) -> None:
-        super().__init__()
-        self.pool = pool
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pool(x.contiguous(memory_format=torch.channels_last)).contiguous()
-
-
-def load_mtcnn(min_face_size: int, device: Any) -> Any:
-    """facenet-pytorch's MTCNN (every face kept), RNet's and ONet's max pools channels-last:
-    the same detections, bit for bit, 1.5x faster."""
-    from facenet_pytorch import MTCNN
-
-    mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, device=device)
-    # Not PNet's: its maps arrive channels-last already, and converting its pool's output
-    # back would change its next convolution's arithmetic (results would move by 1e-7).
-    for net in (mtcnn.rnet, mtcnn.onet):
-        for name, module in list(net.named_children()):
-            if isinstance(module, nn.MaxPool2d):
-                setattr(net, name, _ChannelsLastMaxPool(module))
-    return mtcnn
-
-
 class Detector:
     """MTCNN over letterboxed squares, so images of any size share one batch."""
 
@@ -98,6 +68,8 @@ class Detector:
         min_face_size: int = 20,
         device: str = "auto",
     ) -> None:
+        from devfer.faces.mtcnn import load_mtcnn  # torch: not for the light gather job
+
         self.detect_size = detect_size
         self.min_prob = min_prob
         self.mtcnn = load_mtcnn(min_face_size, pick_device(device))

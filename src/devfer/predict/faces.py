@@ -16,7 +16,8 @@ import numpy as np
 from PIL import Image
 
 from devfer.faces.align import similarity_transform, template, warp
-from devfer.faces.detect import LANDMARK_NAMES, load_mtcnn
+from devfer.faces.detect import LANDMARK_NAMES
+from devfer.faces.mtcnn import load_mtcnn
 
 
 @dataclass(frozen=True)

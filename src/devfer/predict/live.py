@@ -100,27 +100,19 @@ class Smoother:
 
 def open_source(source: str) -> tuple[Any, float, bool]:
     """(capture, frames per second, is a camera) for a camera index or a video file."""
-    import cv2
-
-    if not source.isdigit():
-        if not Path(source).is_file():
+    camera = source.isdigit()
+    if not camera and not Path(source).is_file():
+        raise LiveError(f"--source {source}: no such video file (or give a camera index, e.g. 0)")
+    try:
+        return (*open_video(int(source) if camera else source, default_fps=30.0), camera)
+    except OSError:
+        if camera:
             raise LiveError(
-                f"--source {source}: no such video file (or give a camera index, e.g. 0)"
-            )
-        try:
-            return (*open_video(source, default_fps=30.0), False)
-        except OSError:
-            raise LiveError(f"cannot read video {source}: OpenCV has no decoder for it") from None
-    capture = cv2.VideoCapture(int(source))
-    if not capture.isOpened():
-        capture.release()
-        raise LiveError(
-            f"camera {source} cannot be opened: no camera device is available on this "
-            "machine (or another program holds it). Give a video file instead: "
-            "devfer live --source video.mp4"
-        )
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    return capture, float(fps) if fps and fps > 0 else 30.0, True
+                f"camera {source} cannot be opened: no camera device is available on this "
+                "machine (or another program holds it). Give a video file instead: "
+                "devfer live --source video.mp4"
+            ) from None
+        raise LiveError(f"cannot read video {source}: OpenCV has no decoder for it") from None
 
 
 def _can_display(want: bool) -> bool:

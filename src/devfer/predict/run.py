@@ -75,15 +75,15 @@ def collect(inputs: Sequence[str | Path], summary: Summary) -> list[Path]:
     return files
 
 
-def open_video(path: str | Path, default_fps: float = 25.0) -> tuple[Any, float]:
-    """(OpenCV capture, frames per second) of a video file; `default_fps` where the file
-    does not say. OSError when OpenCV cannot open it."""
+def open_video(source: str | Path | int, default_fps: float = 25.0) -> tuple[Any, float]:
+    """(OpenCV capture, frames per second) of a video file or a camera index;
+    `default_fps` where the source does not say. OSError when OpenCV cannot open it."""
     import cv2
 
-    capture = cv2.VideoCapture(str(path))
+    capture = cv2.VideoCapture(source if isinstance(source, int) else str(source))
     if not capture.isOpened():
         capture.release()
-        raise OSError(f"cannot open video {path}")
+        raise OSError(f"cannot open video {source}")
     fps = capture.get(cv2.CAP_PROP_FPS)
     return capture, float(fps) if fps and fps > 0 else default_fps
 
