@@ -10,7 +10,10 @@ cores). It is measured just before and just after the study, which runs from scr
 (`snakemake --cores N` in a fresh copy of Snakefile, workflow/, src/ and config/, nothing
 cached), and the study's wall time is printed in units of their mean. Per rule: the jobs,
 their summed seconds and the span from the first start to the last end (from Snakemake's
-own metadata), so overlapping rules show.
+own metadata), so overlapping rules show, and the CPU seconds their logs report (a job's
+seconds grow when more jobs than cores share the machine; its CPU seconds do not). CPU units
+are CPU seconds / (unit x cores): their sum is the study's wall time if no core ever idled,
+and the idle core-seconds at the end are what the schedule loses.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,9 +61,26 @@ def unit_seconds(images: int = UNIT_IMAGES, batch: int = 32) -> float:
     return (time.perf_counter() - start) * images / (steps * batch)
 
 
-def rule_times(workdir: Path) -> dict[str, tuple[int, float, float, float]]:
-    """Per rule: (jobs, summed seconds, first start, last end), from .snakemake/metadata."""
-    jobs: dict[str, dict[Any, tuple[float, float]]] = defaultdict(dict)
+CPU_LINE = re.compile(r"resources: wall [0-9.]+ s, cpu ([0-9.]+) s")
+
+
+def job_cpu(workdir: Path, logs: list[str]) -> float:
+    """The CPU seconds a job's log reports (`devfer.runlog.usage`), NaN when it has none."""
+    total = math.nan
+    for name in logs:
+        try:
+            found = CPU_LINE.findall((workdir / name).read_text(errors="replace"))
+        except OSError:
+            continue
+        if found:
+            total = (0.0 if math.isnan(total) else total) + float(found[-1])
+    return total
+
+
+def rule_times(workdir: Path) -> dict[str, tuple[int, float, float, float, float]]:
+    """Per rule: (jobs, summed seconds, first start, last end, summed CPU seconds), from
+    .snakemake/metadata and the CPU line each job's log ends with."""
+    jobs: dict[str, dict[Any, tuple[float, float, float]]] = defaultdict(dict)
     for path in (workdir / ".snakemake" / "metadata").glob("*"):
         try:
             meta = json.loads(path.read_text())
@@ -68,13 +90,14 @@ def rule_times(workdir: Path) -> dict[str, tuple[int, float, float, float]]:
             # One job with several outputs writes one record per output (times differ in
             # the last digits): count the job once, by its hash, from first start to last end.
             key = meta.get("job_hash", meta["starttime"])
-            s, e = jobs[meta["rule"]].get(key, (math.inf, 0.0))
-            jobs[meta["rule"]][key] = (min(s, meta["starttime"]), max(e, meta["endtime"]))
+            s, e, _ = jobs[meta["rule"]].get(key, (math.inf, 0.0, 0.0))
+            cpu = job_cpu(workdir, meta.get("log") or [])
+            jobs[meta["rule"]][key] = (min(s, meta["starttime"]), max(e, meta["endtime"]), cpu)
     out = {}
     for rule, spans in jobs.items():
-        starts, ends = zip(*spans.values(), strict=True)
-        total = sum(e - s for s, e in spans.values())
-        out[rule] = (len(spans), total, min(starts), max(ends))
+        starts, ends, cpus = zip(*spans.values(), strict=True)
+        total = sum(e - s for s, e, _ in spans.values())
+        out[rule] = (len(spans), total, min(starts), max(ends), float(sum(cpus)))
     return out
 
 
@@ -117,11 +140,21 @@ def main() -> None:
         sys.exit(f"the study failed (exit {done.returncode}); see {work / 'study.log'}")
     times = rule_times(work)
     origin = min(t[2] for t in times.values())
-    print(f"\n{'rule':<28}{'jobs':>5}{'sum s':>9}{'from s':>9}{'to s':>9}{'units':>7}")
-    for rule, (n, total, first, last) in sorted(times.items(), key=lambda kv: kv[1][2]):
+    cores = os.cpu_count() or 1
+    head = f"{'rule':<28}{'jobs':>5}{'sum s':>9}{'from s':>9}{'to s':>9}{'units':>7}"
+    print(f"\n{head}{'cpu s':>9}{'cpu units':>10}")
+    for rule, (n, total, first, last, cpu) in sorted(times.items(), key=lambda kv: kv[1][2]):
         row = f"{rule:<28}{n:>5}{total:>9.0f}{first - origin:>9.0f}{last - origin:>9.0f}"
-        print(f"{row}{total / unit:>7.2f}")
+        print(f"{row}{total / unit:>7.2f}{cpu:>9.0f}{cpu / unit / cores:>10.2f}")
     print(f"\nstudy wall time: {wall:.0f} s = {wall / unit:.2f} units (unit {unit:.1f} s)")
+    # Summed job seconds count a job slowed by its neighbours as costing more; CPU seconds
+    # do not, and what the cores could have done but did not is the schedule's loss.
+    cpu = sum(t[4] for t in times.values() if not math.isnan(t[4]))
+    idle = cores * wall - cpu
+    print(
+        f"CPU: {cpu:.0f} s of {cores} cores x {wall:.0f} s = {cpu / (cores * wall):.0%} busy; "
+        f"{idle:.0f} core-seconds idle ({idle / unit / cores:.2f} units)"
+    )
     print(f"outputs in {work}" if args.keep else "")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

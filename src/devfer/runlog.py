@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import resource
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,8 +41,10 @@ def logged(path: str | Path | None) -> Iterator[None]:
         root.setLevel(logging.INFO)
         logging.getLogger("fontTools").setLevel(logging.WARNING)  # per-glyph chatter in PDFs
         old_stderr, sys.stderr = sys.stderr, stream
+        start = time.perf_counter()
         try:
             yield
+            log.info("%s", usage(time.perf_counter() - start))
         except Exception as exc:
             if isinstance(exc, user_errors()):
                 log.error("%s", exc)
@@ -50,6 +54,22 @@ def logged(path: str | Path | None) -> Iterator[None]:
         finally:
             sys.stderr = old_stderr
             root.removeHandler(handler)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished children, since it started
+    (imports included: they are part of what a job costs)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def usage(wall: float) -> str:
+    """The line a rule's log ends with. A job's wall time grows when more jobs than cores run
+    side by side; its CPU seconds do not, so per-rule costs are read from these
+    (`benchmarks/bench_study.py`)."""
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return f"resources: wall {wall:.1f} s, cpu {cpu_seconds():.1f} s, peak memory {peak_mb:.0f} MB"
 
 
 def set_threads(requested: int) -> None:

@@ -1,4 +1,5 @@
-# ages_train has priority: the adult model and every evaluation wait for the estimator.
+# The estimator and its predictions have priority: the adult model and every evaluation wait
+# for them.
 rule ages_train:
     input:
         unpack(lambda w: dataset_inputs(AGE_DATASET)),
@@ -10,9 +11,9 @@ rule ages_train:
     priority: 10
     conda:
         "../envs/devfer.yaml"
-    threads: heavy_threads("ages")
+    threads: heavy_threads("ages", sole=True)
     resources:
-        **job_resources("ages"),
+        **job_resources("ages", sole=True),
     params:
         settings=to_params(S.age_train(config)),
     script:
@@ -26,6 +27,7 @@ rule ages_predict:
         "results/ages/{dataset}.parquet",
     log:
         "logs/ages/predict_{dataset}.log",
+    priority: 20
     conda:
         "../envs/devfer.yaml"
     threads: heavy_threads("ages")

@@ -90,19 +90,18 @@ def on_cluster():
     return workflow.non_local_exec or workflow.remote_exec
 
 
-# The age estimator's jobs take every core, alone: its training is on the study's critical
-# path (the adult model waits for the ages), and one thread made it 2x slower (2026-12-03).
-SOLE_CLASSES = {"ages"}
+# The age estimator's training takes every core, alone (`sole`): it is on the study's
+# critical path (the adult model waits for the ages), and one thread made it 2x slower
+# (2026-12-03). Its predictions (seconds each) share the cores like other heavy jobs: alone,
+# they waited for every running job to end, and the evaluations behind them with them.
+def _local_share(sole):
+    return 1 if sole else LOCAL_HEAVY_JOBS
 
 
-def _local_share(job_class):
-    return 1 if job_class in SOLE_CLASSES else LOCAL_HEAVY_JOBS
-
-
-def heavy_threads(job_class):
+def heavy_threads(job_class, sole=False):
     """Training and inference threads. Locally --cores is shared among
-    resources.local_heavy_jobs such jobs (the age estimator's take all of them): on 2 cores
-    two one-thread trainings side by side train more images a second than one two-thread
+    resources.local_heavy_jobs such jobs (a `sole` job takes all of them): on 2 cores two
+    one-thread trainings side by side train more images a second than one two-thread
     training after the other. On a cluster it takes resources.<class>.threads: sbatch
     refuses a job asking for more CPUs than a node has, whatever --cores says."""
 
@@ -110,21 +109,21 @@ def heavy_threads(job_class):
         if on_cluster():
             return CLUSTER_THREADS[job_class]
         try:
-            return max(1, workflow.cores // _local_share(job_class))
+            return max(1, workflow.cores // _local_share(sole))
         except WorkflowError:  # no --cores: a report or a dry listing, nothing runs
             return 1
 
     return threads
 
 
-def torch_threads(job_class):
+def torch_threads(sole=False):
     """The threads torch uses. Locally never more than the machine's share per heavy job:
     `--cores 8` on a 2-core machine would otherwise run two 4-thread jobs on 2 cores."""
 
     def threads_of(wildcards, threads):
         if on_cluster():
             return threads
-        return max(1, min(threads, (os.cpu_count() or 1) // _local_share(job_class)))
+        return max(1, min(threads, (os.cpu_count() or 1) // _local_share(sole)))
 
     return threads_of
 
@@ -134,14 +133,14 @@ def light_threads(job_class):
     return lambda wildcards: CLUSTER_THREADS[job_class] if on_cluster() else 1
 
 
-def job_resources(job_class):
+def job_resources(job_class, sole=False):
     """Memory (MB), wall time (minutes) and, where the class's stage runs on CUDA, GPUs:
     what a job asks a cluster for. Resources are not params, so changing them re-runs
     nothing."""
     block = RESOURCES[job_class]
     needs = {"mem_mb": block["mem_mb"], "runtime": block["runtime"]}
     if job_class in HEAVY_CLASSES:
-        needs["torch_threads"] = torch_threads(job_class)
+        needs["torch_threads"] = torch_threads(sole)
     if DEVICES.get(job_class) == "cuda":
         needs["gpu"] = block["gpu"]
     return needs

@@ -28,6 +28,7 @@ rule faces:
         qc="results/qc/faces/{dataset}.parquet",
     log:
         "logs/faces/{dataset}/gather.log",
+    priority: 20  # as manifest: a second's work the ages and trainings wait for
     conda:
         "../envs/devfer.yaml"
     threads: light_threads("light")

@@ -6,6 +6,9 @@ rule manifest:
         qc="results/qc/manifest/{dataset}.parquet",
     log:
         "logs/manifest/{dataset}.log",
+    # A second's work that every later stage waits for: ahead of any training when a core
+    # frees (without it, gathers waited a minute behind trainings on the critical path).
+    priority: 20
     conda:
         "../envs/devfer.yaml"
     threads: light_threads("light")

@@ -8,15 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from devfer.data import load_faces
-from devfer.evaluate.predictions import eligibility
 from devfer.layout import DatasetFiles, TrainingData
 from devfer.provenance import write_table
 from devfer.simulate.controls import render_controls
 from devfer.simulate.datasets import simulate_dataset
 from devfer.simulate.settings import SimulatedDataset, SimulationSettings
 from devfer.simulate.truth import truth_curve
-from devfer.train.stage import used_images
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +72,12 @@ def simulate_control(
     validates on: the faces every model is scored on), and their manifest; see
     `devfer.simulate.controls`. Which faces those are follows from the data alone, so a
     change in how one model is trained redraws nothing."""
+    # Here, not at the top: they import torch, which rendering a dataset never needs
+    # (1.5 s of every simulate job's start-up).
+    from devfer.data import load_faces
+    from devfer.evaluate.predictions import eligibility
+    from devfer.train.stage import used_images
+
     rows, _ = load_faces(faces.faces, faces.manifest, faces.store)
     rows = rows[rows["label"].notna()]
     for data in training:

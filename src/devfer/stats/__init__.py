@@ -29,44 +29,38 @@ re-exported here (import it by its module path).
 
 from __future__ import annotations
 
-from devfer.stats.decision import chosen_fit, decide_trajectory, fit_published_table
-from devfer.stats.metrics import (
-    balanced_accuracy,
-    cluster_bootstrap_ci,
-    cohen_kappa,
-    group_metrics,
-    macro_f1,
-    per_class_recall,
-    standardised_accuracy,
-    wilson_interval,
-)
-from devfer.stats.peak import spline_peak_age
-from devfer.stats.transition import (
-    crossover_age,
-    four_param_logistic,
-    peak_age,
-    segmented_logistic,
-)
-from devfer.stats.trends import group_trend, image_trend, trend_curves
+import importlib
+from typing import Any
 
-__all__ = [
-    "balanced_accuracy",
-    "chosen_fit",
-    "cluster_bootstrap_ci",
-    "cohen_kappa",
-    "crossover_age",
-    "decide_trajectory",
-    "fit_published_table",
-    "four_param_logistic",
-    "group_metrics",
-    "group_trend",
-    "image_trend",
-    "macro_f1",
-    "peak_age",
-    "per_class_recall",
-    "segmented_logistic",
-    "spline_peak_age",
-    "standardised_accuracy",
-    "trend_curves",
-    "wilson_interval",
-]
+# Names are loaded on first use (PEP 562): `trends` imports statsmodels (2 s), which jobs
+# that need only a metric or a cluster code (every evaluation job) should not pay for.
+_HOMES = {
+    "decision": ("chosen_fit", "decide_trajectory", "fit_published_table"),
+    "metrics": (
+        "balanced_accuracy",
+        "cluster_bootstrap_ci",
+        "cohen_kappa",
+        "group_metrics",
+        "macro_f1",
+        "per_class_recall",
+        "standardised_accuracy",
+        "wilson_interval",
+    ),
+    "peak": ("spline_peak_age",),
+    "transition": ("crossover_age", "four_param_logistic", "peak_age", "segmented_logistic"),
+    "trends": ("group_trend", "image_trend", "trend_curves"),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'devfer.stats' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"devfer.stats.{_MODULE_OF[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
