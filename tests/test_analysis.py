@@ -544,3 +544,15 @@ def test_transition_reports_the_share_of_resamples_with_a_peak_or_crossing(
     # from it is distinguishable from zero, so there is no peak (nor an interval).
     assert math.isnan(flat["peak_age"]) and math.isnan(flat["peak_ci_low"])
     assert "no peak" in flat["peak_note"]
+
+
+def test_per_seed_reanalyses_in_another_process_give_the_same_tables(
+    developing: tuple[pd.DataFrame, dict[str, pd.DataFrame]],
+) -> None:
+    """workers=2 runs each seed's re-analysis in a second process beside the pooled one:
+    every table is the same to the last digit."""
+    predictions, serial = developing
+    parallel = run(predictions, truth=CROSSING, workers=2)
+    assert parallel.keys() == serial.keys()
+    for name in serial:
+        pd.testing.assert_frame_equal(serial[name], parallel[name], check_exact=True)

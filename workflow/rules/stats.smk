@@ -12,7 +12,9 @@ rule stats:
         "logs/stats/statistics.log",
     conda:
         "../envs/devfer.yaml"
-    threads: light_threads("light")
+    # Its threads are processes: the per-seed re-analyses beside the pooled one. It runs
+    # last, alone, so locally it takes a heavy job's share of the cores.
+    threads: heavy_threads("light")
     resources:
         **job_resources("light"),
     params:

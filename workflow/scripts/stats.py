@@ -27,4 +27,5 @@ with logged(snakemake.log[0]):
             for name, files in snakemake.input.items()
             if name.startswith("control__")
         },
+        threads=snakemake.threads,
     )

@@ -317,6 +317,7 @@ def cmd_statistics(args: argparse.Namespace) -> None:
         decomposition_out=_r(args, "stats", "decomposition.parquet"),
         decomposition_change_out=_r(args, "stats", "decomposition_change.parquet"),
         controls=_control_predictions(args, cfg),
+        threads=args.threads,
     )
 
 
@@ -489,6 +490,9 @@ def add_stage_commands(sub: Any) -> None:
     p = _command(sub, "statistics", cmd_statistics, text)
     p.add_argument("--predictions", nargs="+", help="default: every model's predictions")
     p.add_argument("--truth", help="the simulation's truth table (default: when simulated)")
+    p.add_argument(
+        "--threads", type=int, default=1, help="processes (per-seed re-analyses beside the rest)"
+    )
 
     _command(sub, "histories", cmd_histories, "every training history (rule train_histories)")
     _command(sub, "figures", cmd_figures, "figures and tables (rule figures)")

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -185,6 +187,7 @@ def analyse(
     controls: Mapping[str, pd.DataFrame] | None = None,
     groups: Sequence[str] = (),
     breakpoint_boot: bool = True,
+    workers: int = 1,
 ) -> dict[str, pd.DataFrame]:
     """All trend fits, fitted curves, transition estimates and the boundary sensitivity.
 
@@ -203,7 +206,72 @@ def analyse(
     `curve` says which curve a row describes and `credible` / `note` whether the data
     support it, see `devfer.stats.credibility`), sensitivity, decomposition and
     decomposition_change (empty without controls).
+
+    With `workers` > 1 and several seeds, the per-seed re-analyses (half the time) run in
+    `workers` - 1 other processes while this one analyses the seeds together: each is a pure
+    function of its seed's rows, so the tables are the same to the last digit.
     """
+    seeds = sorted(predictions["seed"].unique()) if "seed" in predictions else [0]
+    one_seed = partial(
+        _seed_tables,
+        predictions,
+        controls or {},
+        truth=truth,
+        n_boot=n_boot,
+        seed=seed,
+        breakpoint_boot=breakpoint_boot,
+        spline_df=spline_df,
+        groups=groups,
+    )
+    pool, pending = None, {}
+    if workers > 1 and len(seeds) > 1:
+        pool = ProcessPoolExecutor(max_workers=workers - 1)
+        pending = {s: pool.submit(one_seed, s, i == 0) for i, s in enumerate(seeds)}
+    try:
+        tables, fits, sensitivity = _pooled_analysis(
+            predictions, cross, boundaries, truth, boundary_margin, n_boot, seed, spline_df,
+            cross_without_boundary, controls, groups, breakpoint_boot,
+        )  # fmt: skip
+        estimate = (lambda s, _: pending[s].result()) if pending else one_seed
+        held = hold_training_variance(tables, SEED_TABLES, seeds, estimate)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    table, decomposition = held["transition"], held["decomposition"]
+    curves_table = held["curves"].drop(columns="accuracy_seed_sd", errors="ignore")
+    changes = judge_changes(held["changes"]) if not held["changes"].empty else held["changes"]
+    ages = predictions["age"].dropna()
+    sds = [f"{est}_seed_sd" for est, _, _ in TRANSITION_INTERVALS]
+    judged = judge(table.drop(columns=sds), changes, (float(ages.min()), float(ages.max())))
+    judged[sds] = table[sds].to_numpy()
+    judged["n_seeds"] = len(seeds)
+    judged["interval_scope"] = interval_scope(len(seeds))
+    return {
+        "trend_fits": pd.concat(fits, ignore_index=True)[FIT_COLUMNS],
+        "trend_curves": curves_table,
+        "transition": judged,
+        "sensitivity": pd.DataFrame(sensitivity),
+        "decomposition": decomposition,
+        "decomposition_change": changes,
+    }
+
+
+def _pooled_analysis(
+    predictions: pd.DataFrame,
+    cross: pd.DataFrame,
+    boundaries: Sequence[float],
+    truth: float | None,
+    boundary_margin: float,
+    n_boot: int,
+    seed: int,
+    spline_df: int,
+    cross_without_boundary: pd.DataFrame | None,
+    controls: Mapping[str, pd.DataFrame] | None,
+    groups: Sequence[str],
+    breakpoint_boot: bool,
+) -> tuple[dict[str, pd.DataFrame], list[pd.DataFrame], list[dict[str, Any]]]:
+    """`analyse` on every seed's rows together: the tables whose intervals the seeds' spread
+    then widens, the trend fits and the boundary sensitivity."""
     fits, curves, transitions, sensitivity = [], [], [], []
     for model in sorted(predictions["model"].unique()):
         images = image_level(predictions, model)
@@ -254,46 +322,42 @@ def analyse(
         if curves
         else pd.DataFrame(columns=CURVE_COLUMNS)
     )
-    seeds = sorted(predictions["seed"].unique()) if "seed" in predictions else [0]
     tables = {
         "transition": table,
         "curves": curves_table,
         "decomposition": decomposition,
         "changes": changes,
     }
+    return tables, fits, sensitivity
 
-    def one_seed(s: Any, with_intervals: bool) -> dict[str, pd.DataFrame]:
-        boot = n_boot if with_intervals else 0
-        preds = _one_seed(predictions, s)
-        ctl = {name: _one_seed(c, s) for name, c in (controls or {}).items()}
-        out = {
-            "transition": point_transitions(preds, ctl, truth, boot, seed, breakpoint_boot),
-            "curves": _point_curves(preds, spline_df, with_intervals),
-        }
-        if ctl:
-            pairs = paired_table(preds, ctl)
-            parts = _decomposition_tables(pairs, groups, n_boot, seed, with_intervals)
-            out["decomposition"], out["changes"] = parts
-        return out
 
-    held = hold_training_variance(tables, SEED_TABLES, seeds, one_seed)
-    table, decomposition = held["transition"], held["decomposition"]
-    curves_table = held["curves"].drop(columns="accuracy_seed_sd", errors="ignore")
-    changes = judge_changes(held["changes"]) if not held["changes"].empty else held["changes"]
-    ages = predictions["age"].dropna()
-    sds = [f"{est}_seed_sd" for est, _, _ in TRANSITION_INTERVALS]
-    judged = judge(table.drop(columns=sds), changes, (float(ages.min()), float(ages.max())))
-    judged[sds] = table[sds].to_numpy()
-    judged["n_seeds"] = len(seeds)
-    judged["interval_scope"] = interval_scope(len(seeds))
-    return {
-        "trend_fits": pd.concat(fits, ignore_index=True)[FIT_COLUMNS],
-        "trend_curves": curves_table,
-        "transition": judged,
-        "sensitivity": pd.DataFrame(sensitivity),
-        "decomposition": decomposition,
-        "decomposition_change": changes,
+def _seed_tables(
+    predictions: pd.DataFrame,
+    controls: Mapping[str, pd.DataFrame],
+    s: Any,
+    with_intervals: bool,
+    *,
+    truth: float | None,
+    n_boot: int,
+    seed: int,
+    breakpoint_boot: bool,
+    spline_df: int,
+    groups: Sequence[str],
+) -> dict[str, pd.DataFrame]:
+    """The tables of `_pooled_analysis` that hold training variance, on seed `s`'s rows alone
+    (with their intervals for the first seed; see `hold_training_variance`)."""
+    boot = n_boot if with_intervals else 0
+    preds = _one_seed(predictions, s)
+    ctl = {name: _one_seed(c, s) for name, c in controls.items()}
+    out = {
+        "transition": point_transitions(preds, ctl, truth, boot, seed, breakpoint_boot),
+        "curves": _point_curves(preds, spline_df, with_intervals),
     }
+    if ctl:
+        pairs = paired_table(preds, ctl)
+        parts = _decomposition_tables(pairs, groups, n_boot, seed, with_intervals)
+        out["decomposition"], out["changes"] = parts
+    return out
 
 
 CURVE_COLUMNS = ["model", "fit", "age", "accuracy", "ci_low", "ci_high"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -40,10 +41,12 @@ def run_statistics(
     decomposition_out: str | None = None,
     decomposition_change_out: str | None = None,
     controls: Mapping[str, Sequence[str]] | None = None,
+    threads: int = 1,
 ) -> None:
     """Linear vs nonlinear per model, the transition ages, and their boundary sensitivity;
     with `controls` (control name -> the models' predictions on the control renderings) the
-    face-shape / expression decomposition too."""
+    face-shape / expression decomposition too. `threads` processes share the work (never
+    more than the machine's cores; see `analyse`'s `workers`)."""
     scored = scored_predictions(settings, predictions)
     control_tables = {
         name: scored_predictions(settings, files) for name, files in (controls or {}).items()
@@ -66,6 +69,7 @@ def run_statistics(
         cross_near,
         control_tables,
         settings.groups,
+        workers=max(1, min(int(threads), os.cpu_count() or 1)),
     )
     outputs = {
         "trend_fits": trend_fits_out,
