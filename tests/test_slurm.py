@@ -133,9 +133,11 @@ def test_locally_threads_follow_cores_and_cuda_asks_for_a_gpu(tmp_path: Path) ->
         if rule == "all":
             continue
         for threads, resources in found:
-            # A local run: the age estimator's jobs take every core of --cores, alone; other
-            # training and inference jobs half of them each (resources.local_heavy_jobs 2).
-            want = 8 if rule.startswith("ages_") else 4 if rule in heavy | {"faces_control"} else 1
+            # A local run: the estimator's training takes every core of --cores, alone; other
+            # training and inference jobs half of them each (resources.local_heavy_jobs 2), and
+            # stats as many, as processes.
+            shared = heavy | {"faces_control", "stats"}
+            want = 8 if rule == "ages_train" else 4 if rule in shared else 1
             assert threads == want, rule
             assert "mem_mb=" in resources and "runtime=" in resources, rule
             assert ("gpu=1" in resources) == (rule in heavy), rule
