@@ -12,16 +12,9 @@ import pytest
 from scipy.special import expit
 
 from devfer.stats import segmented_logistic
-from devfer.stats.analysis import (
-    CROSSOVER,
-    FIT_COLUMNS,
-    _group_rows,
-    analyse,
-    away_from_boundaries,
-    image_level,
-    paired_images,
-)
+from devfer.stats.analysis import FIT_COLUMNS, _group_rows, analyse, away_from_boundaries
 from devfer.stats.credibility import NO_CONTROLS
+from devfer.stats.rows import CROSSOVER, image_level, paired_images
 from devfer.stats.seeds import interval_scope, seed_interval
 
 # The embedded study's inner group boundaries (infant | younger_child | older_child |

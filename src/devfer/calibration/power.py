@@ -24,7 +24,7 @@ from devfer.calibration.settings import CalibrationSettings
 from devfer.calibration.stage import analyse_study
 from devfer.evaluate.settings import EvaluationSettings
 from devfer.progress import bar
-from devfer.stats.analysis import CROSSOVER
+from devfer.stats.rows import CROSSOVER
 
 #: Ages of the open-ended oldest group are drawn up to this age (years).
 OLDEST = 70.0

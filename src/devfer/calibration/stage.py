@@ -28,9 +28,10 @@ from devfer.evaluate.settings import EvaluationSettings
 from devfer.progress import bar
 from devfer.provenance import write_table
 from devfer.runlog import set_threads
-from devfer.stats.analysis import CROSSOVER, analyse
+from devfer.stats.analysis import analyse
 from devfer.stats.credibility import EFFECT_CURVE, OBSERVED_CURVE
 from devfer.stats.decomposition import BOTH
+from devfer.stats.rows import CROSSOVER
 
 #: The column of a simulated study holding each image's correctness on its control.
 CONTROL_COLUMN = "correct_expression_off"
